@@ -1,0 +1,52 @@
+// Code generators: the graph as the passes left it, to source text.
+#ifndef GHOSTCC_CODEGEN_H
+#define GHOSTCC_CODEGEN_H
+
+#include "../ir/ir.h"
+
+// A generated file, kept in memory until the driver writes them all.
+typedef struct {
+  const char *name;  // file name inside the output directory
+  char *data;
+  size_t len;
+} OutFile;
+
+enum { MAX_OUT_FILES = 8 };
+
+typedef struct {
+  OutFile files[MAX_OUT_FILES];
+  int n_files;
+} Output;
+
+// A growable text buffer in an arena.
+typedef struct {
+  Arena *arena;
+  char *data;
+  size_t len, cap;
+} Buf;
+
+void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_append(Buf *b, const char *s, size_t n);
+
+// text.c: buffers (above), and spec names as C identifiers and comment text.
+// The model name as a C identifier: letters, digits, '_', not starting with a
+// digit.
+const char *c_identifier(Arena *a, const char *name);
+// Text that is safe inside a /* */ comment on one line.
+const char *c_comment_text(Arena *a, const char *text);
+
+// emit_c.c: NAME.h (the API), NAME.c (code and kernels) and NAME_weights.c.
+// `provenance` goes at the top of every file, inside a comment.
+void emit_c(const Graph *g, const MemPlan *plan, const char *provenance,
+            Output *out);
+
+// The runtime sources embedded in ghostcc at build time.
+typedef struct {
+  const char *name;  // e.g. "conv2d.c"
+  const char *text;
+} RuntimeFile;
+
+extern const RuntimeFile runtime_files[];
+extern const int n_runtime_files;
+
+#endif

@@ -1,0 +1,92 @@
+// The front end: spec reader, lowering to IR, weights, the driver.
+#ifndef GHOSTCC_COMPILER_H
+#define GHOSTCC_COMPILER_H
+
+#include "../codegen/codegen.h"
+#include "../ir/ir.h"
+
+#define GHOSTCC_VERSION "0.1.0"
+
+//
+// safetensors.c: the safetensors reader
+//
+// Format: u64 little-endian header length N, N bytes of JSON
+// {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
+//  "__metadata__": {...}}, then the data; offsets are relative to the end of
+// the header. Every offset and size is checked against the file.
+typedef struct {
+  const char *name;
+  char dtype[8];        // "F32", "F16", "BF16", "I64", ...
+  int ndim;
+  int64_t shape[8];
+  size_t count;         // elements
+  float *data;          // converted to f32; NULL for non-float dtypes
+} StTensor;
+
+typedef struct {
+  StTensor *tensors;    // in header order
+  int n_tensors;
+} StFile;
+
+// Reads and validates a whole file; user errors name the file.
+StFile *st_load(Arena *a, const char *path);
+// The same for bytes in memory (fuzzing, tests); `path` is for messages.
+StFile *st_parse(Arena *a, const char *path, const unsigned char *bytes,
+                 size_t len);
+StTensor *st_find(const StFile *f, const char *name);
+
+//
+// spec.c: the YAML spec reader (libyaml), lowering.c: blocks to IR
+//
+typedef struct {
+  const char *spec_path;
+  const char *name;          // --name, or NULL for the spec's
+  const char **overrides;    // "NAME=VALUE" for top-level parameters
+  int n_overrides;           // (--set, --width, --resolution)
+} SpecOptions;
+
+// Parses the spec and lowers it to a graph with unbound parameters.
+Graph *spec_load(Arena *a, const SpecOptions *opt);
+Graph *spec_parse(Arena *a, const SpecOptions *opt, const unsigned char *yaml,
+                  size_t len);
+
+//
+// weights.c: binding parameters to data
+//
+// Binds every parameter of g by key; errors name the key and shapes.
+void weights_bind(Graph *g, const StFile *f, const char *path);
+// Deterministic weights with non-trivial BatchNorm statistics.
+void weights_random(Graph *g, uint64_t seed);
+
+//
+// files.c: reading inputs, writing outputs all or nothing
+//
+// Reads a whole file of at most max_bytes into the arena.
+unsigned char *read_file(Arena *a, const char *path, size_t max_bytes,
+                         size_t *len);
+// Writes every file into dir (created if missing) or, on any failure,
+// none: each goes to a temporary first and is renamed when all are written.
+void write_output(const char *dir, const Output *out);
+
+//
+// driver.c: the pipeline, and the options that steer it
+//
+typedef struct {
+  SpecOptions spec;
+  const char *out_dir;        // -o, or NULL
+  const char *weights_path;   // --weights, or NULL
+  bool random_weights;        // --random-weights SEED
+  uint64_t seed;
+  bool summary;               // --summary
+  bool dump_ir;               // --dump-ir
+  bool emit;                  // write generated code
+  const char *options_text;   // the options, for the provenance comment
+} Options;
+
+// Runs spec -> IR -> passes -> codegen -> files; user errors exit 1.
+void compile(const Options *opt);
+
+// summary.c: --summary, per layer and in total.
+void print_summary(const Graph *g, const MemPlan *plan, FILE *out);
+
+#endif

@@ -1,0 +1,135 @@
+// The ghostcc command line.
+#include "ghostcc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: ghostcc SPEC [options]\n"
+    "\n"
+    "Compiles a YAML network spec into self-contained C: DIR/NAME.h,\n"
+    "DIR/NAME.c and DIR/NAME_weights.c.\n"
+    "\n"
+    "options:\n"
+    "  -o DIR                 write the generated files into DIR (created if\n"
+    "                         missing; default: the current directory)\n"
+    "  --name N               model name: file names and the C prefix\n"
+    "                         (default: the spec's name)\n"
+    "  --weights FILE         weights as safetensors, found by the names of\n"
+    "                         PyTorch's state_dict\n"
+    "  --random-weights SEED  deterministic random weights instead\n"
+    "  --width W              width multiplier (the spec's `width`)\n"
+    "  --resolution R         input height and width (the spec's `resolution`)\n"
+    "  --set NAME=VALUE       override any top-level spec parameter\n"
+    "  --emit c               what to generate (only C for now)\n"
+    "  --summary              print per layer: op, output shape, params, MACs,\n"
+    "                         arena offset and bytes; then the totals\n"
+    "  --dump-ir              print the IR\n"
+    "  --help                 print this help\n"
+    "  --version              print the version\n"
+    "\n"
+    "With --summary or --dump-ir and no -o, nothing is written.\n"
+    "Errors go to stderr as FILE:LINE:COL: error: ...; the exit status is 1\n"
+    "and no output file is left behind.\n";
+
+// Matches "--opt VALUE" and "--opt=VALUE"; advances *i past the value.
+static const char *option_value(int argc, char **argv, int *i,
+                                const char *opt) {
+  size_t n = strlen(opt);
+  if (strncmp(argv[*i], opt, n) != 0)
+    return NULL;
+  if (argv[*i][n] == '=')
+    return argv[*i] + n + 1;
+  if (argv[*i][n] != '\0')
+    return NULL;
+  if (*i + 1 >= argc)
+    gh_error("%s needs a value", opt);
+  return argv[++*i];
+}
+
+static uint64_t parse_seed(const char *text) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (!*text || *end || errno || text[0] == '-')
+    gh_error("--random-weights needs a non-negative integer seed, got '%s'",
+             text);
+  return v;
+}
+
+int main(int argc, char **argv) {
+  Arena arena = {0};
+  Options opt = {0};
+  const char **overrides =
+      arena_array(&arena, (size_t)argc + 1, sizeof(const char *));
+  char *options_text = arena_strdup(&arena, "");
+  bool want_output = false;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i], *v;
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+      fputs(usage, stdout);
+      return 0;
+    } else if (!strcmp(arg, "--version")) {
+      printf("ghostcc %s\n", GHOSTCC_VERSION);
+      return 0;
+    } else if ((v = option_value(argc, argv, &i, "-o"))) {
+      opt.out_dir = v;
+      want_output = true;
+      continue;  // the output place is not part of the provenance
+    } else if ((v = option_value(argc, argv, &i, "--name"))) {
+      opt.spec.name = v;
+    } else if ((v = option_value(argc, argv, &i, "--weights"))) {
+      opt.weights_path = v;
+    } else if ((v = option_value(argc, argv, &i, "--random-weights"))) {
+      opt.random_weights = true;
+      opt.seed = parse_seed(v);
+    } else if ((v = option_value(argc, argv, &i, "--width"))) {
+      overrides[opt.spec.n_overrides++] = arena_printf(&arena, "width=%s", v);
+    } else if ((v = option_value(argc, argv, &i, "--resolution"))) {
+      overrides[opt.spec.n_overrides++] =
+          arena_printf(&arena, "resolution=%s", v);
+    } else if ((v = option_value(argc, argv, &i, "--set"))) {
+      overrides[opt.spec.n_overrides++] = v;
+    } else if ((v = option_value(argc, argv, &i, "--emit"))) {
+      if (strcmp(v, "c") != 0)
+        gh_error("--emit: unknown kind '%s' (c)", v);
+      want_output = true;
+    } else if (!strcmp(arg, "--summary")) {
+      opt.summary = true;
+      continue;
+    } else if (!strcmp(arg, "--dump-ir")) {
+      opt.dump_ir = true;
+      continue;
+    } else if (arg[0] == '-' && arg[1]) {
+      gh_error("unknown option '%s' (see ghostcc --help)", arg);
+    } else {
+      if (opt.spec.spec_path)
+        gh_error("more than one spec: '%s' and '%s'", opt.spec.spec_path, arg);
+      opt.spec.spec_path = arg;
+      continue;
+    }
+    // Options that shape the output are recorded in its provenance.
+    options_text = arena_printf(&arena, "%s %s", options_text, arg);
+    if (!strchr(arg, '=') && strcmp(arg, v) != 0)
+      options_text = arena_printf(&arena, "%s %s", options_text, v);
+  }
+  if (!opt.spec.spec_path) {
+    fputs(usage, stderr);
+    return 1;
+  }
+  if (opt.weights_path && opt.random_weights)
+    gh_error("--weights and --random-weights exclude each other");
+  opt.spec.overrides = overrides;
+  opt.emit = want_output || (!opt.summary && !opt.dump_ir);
+  if (opt.emit && !opt.weights_path && !opt.random_weights)
+    gh_error("no weights: give --weights FILE (safetensors) or "
+             "--random-weights SEED");
+  if (!opt.out_dir)
+    opt.out_dir = ".";
+  opt.options_text = options_text;
+  compile(&opt);
+  arena_free(&arena);
+  return 0;
+}

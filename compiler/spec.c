@@ -1,0 +1,322 @@
+// The spec reader: YAML (libyaml's document API, which keeps every node's
+// position) to the top-level parameters, then lowering.c for the layers.
+#include "spec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// Beyond these the compiler would spend minutes or overflow; no real
+// network comes near.
+#define MAX_SPEC_BYTES (16u << 20)
+#define MAX_RESOLUTION 16384
+#define MAX_CHANNELS (1 << 20)
+
+SrcLoc spec_loc(const Spec *s, const yaml_node_t *node) {
+  return (SrcLoc){s->path, (int)node->start_mark.line + 1,
+                  (int)node->start_mark.column + 1};
+}
+
+static const char *node_kind(const yaml_node_t *node) {
+  switch (node->type) {
+  case YAML_SCALAR_NODE: return "a scalar";
+  case YAML_SEQUENCE_NODE: return "a list";
+  case YAML_MAPPING_NODE: return "a mapping";
+  default: return "nothing";
+  }
+}
+
+const char *spec_scalar(const Spec *s, yaml_node_t *node, const char *what) {
+  if (node->type != YAML_SCALAR_NODE)
+    gh_error_at(spec_loc(s, node), "%s must be a scalar, not %s", what,
+                node_kind(node));
+  return (const char *)node->data.scalar.value;
+}
+
+const SpecParam *spec_param(const Spec *s, const char *name) {
+  for (int i = 0; i < s->n_params; i++)
+    if (strcmp(s->params[i].name, name) == 0)
+      return &s->params[i];
+  return NULL;
+}
+
+// Parses a whole string as a finite number; false if it is not one.
+static bool parse_number(const char *text, double *out) {
+  if (!*text)
+    return false;
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (*end || errno || !isfinite(v))
+    return false;
+  *out = v;
+  return true;
+}
+
+double spec_number(const Spec *s, yaml_node_t *node, const char *what) {
+  const char *text = spec_scalar(s, node, what);
+  double v;
+  if (parse_number(text, &v))
+    return v;
+  const SpecParam *p = spec_param(s, text);
+  if (p)
+    return p->value;
+  gh_error_at(spec_loc(s, node), "%s must be a number or a parameter name, "
+              "got '%s'", what, text);
+}
+
+int spec_int(const Spec *s, yaml_node_t *node, const char *what) {
+  double v = spec_number(s, node, what);
+  if (v != floor(v) || v < -2147483647.0 || v > 2147483647.0)
+    gh_error_at(spec_loc(s, node), "%s must be an integer, got %g", what, v);
+  return (int)v;
+}
+
+bool spec_bool(const Spec *s, yaml_node_t *node, const char *what) {
+  const char *text = spec_scalar(s, node, what);
+  if (!strcmp(text, "true") || !strcmp(text, "True"))
+    return true;
+  if (!strcmp(text, "false") || !strcmp(text, "False"))
+    return false;
+  gh_error_at(spec_loc(s, node), "%s must be true or false, got '%s'", what,
+              text);
+}
+
+// PyTorch's _make_divisible (torchvision, timm, GhostNet): the nearest
+// multiple of divisor, at least divisor, and never more than 10% below v.
+int make_divisible(double v, int divisor) {
+  long rounded = (long)floor(v + divisor / 2.0) / divisor * divisor;
+  if (rounded < divisor)
+    rounded = divisor;
+  if ((double)rounded < 0.9 * v)
+    rounded += divisor;
+  return (int)rounded;
+}
+
+int spec_scale_channels(const Spec *s, double channels, SrcLoc loc) {
+  double v = channels * s->width;
+  if (!(v >= 1.0 || (s->round_mode == ROUND_MAKE_DIVISIBLE && v > 0)))
+    gh_error_at(loc, "%g channels at width %g leave fewer than one channel",
+                channels, s->width);
+  if (v > MAX_CHANNELS)
+    gh_error_at(loc, "%g channels at width %g exceed the limit of %d",
+                channels, s->width, MAX_CHANNELS);
+  return s->round_mode == ROUND_FLOOR ? (int)v
+                                      : make_divisible(v, s->round_divisor);
+}
+
+// Looks a key up in a mapping; NULL if absent. Duplicate keys are errors.
+static yaml_node_t *map_get(const Spec *s, yaml_node_t *map, const char *key) {
+  yaml_node_t *found = NULL;
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+       p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(s->doc, p->key);
+    if (k->type == YAML_SCALAR_NODE &&
+        strcmp((const char *)k->data.scalar.value, key) == 0) {
+      if (found)
+        gh_error_at(spec_loc(s, k), "duplicate key '%s'", key);
+      found = yaml_document_get_node(s->doc, p->value);
+    }
+  }
+  return found;
+}
+
+static void check_keys(const Spec *s, yaml_node_t *map,
+                       const char *const *allowed, const char *where) {
+  for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+       p < map->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(s->doc, p->key);
+    const char *key = spec_scalar(s, k, "a key");
+    bool known = false;
+    for (int i = 0; allowed[i] && !known; i++)
+      known = strcmp(allowed[i], key) == 0;
+    if (!known)
+      gh_error_at(spec_loc(s, k), "unknown field '%s' in %s", key, where);
+    map_get(s, map, key);  // reports duplicates
+  }
+}
+
+static yaml_node_t *require(const Spec *s, yaml_node_t *map, const char *key) {
+  yaml_node_t *v = map_get(s, map, key);
+  if (!v)
+    gh_error_at(spec_loc(s, map), "missing field '%s'", key);
+  return v;
+}
+
+static void add_param(Spec *s, const char *name, double value, SrcLoc loc) {
+  if (spec_param(s, name))
+    gh_error_at(loc, "parameter '%s' is defined twice", name);
+  if (s->n_params == SPEC_MAX_PARAMS)
+    gh_error_at(loc, "more than %d parameters", SPEC_MAX_PARAMS);
+  s->params[s->n_params++] = (SpecParam){name, value, loc};
+}
+
+// Applies "NAME=VALUE" overrides from the command line.
+static void apply_overrides(Spec *s, const SpecOptions *opt) {
+  for (int i = 0; i < opt->n_overrides; i++) {
+    const char *eq = strchr(opt->overrides[i], '=');
+    if (!eq)
+      gh_error("--set expects NAME=VALUE, got '%s'", opt->overrides[i]);
+    char *name = arena_strndup(s->arena, opt->overrides[i],
+                               (size_t)(eq - opt->overrides[i]));
+    SpecParam *p = (SpecParam *)spec_param(s, name);
+    if (!p)
+      gh_error("%s: the spec has no parameter '%s'", s->path, name);
+    if (!parse_number(eq + 1, &p->value))
+      gh_error("parameter '%s' must be a number, got '%s'", name, eq + 1);
+    p->loc = (SrcLoc){0};
+  }
+}
+
+static void read_rounding(Spec *s, yaml_node_t *node) {
+  s->round_mode = ROUND_FLOOR;
+  s->round_divisor = 1;
+  if (!node)
+    return;
+  if (node->type != YAML_MAPPING_NODE)
+    gh_error_at(spec_loc(s, node), "channel_rounding must be a mapping "
+                "like {mode: make_divisible, divisor: 4}");
+  static const char *const keys[] = {"mode", "divisor", NULL};
+  check_keys(s, node, keys, "channel_rounding");
+  yaml_node_t *mode = require(s, node, "mode");
+  const char *m = spec_scalar(s, mode, "mode");
+  if (!strcmp(m, "floor"))
+    s->round_mode = ROUND_FLOOR;
+  else if (!strcmp(m, "make_divisible"))
+    s->round_mode = ROUND_MAKE_DIVISIBLE;
+  else
+    gh_error_at(spec_loc(s, mode), "unknown rounding mode '%s' (floor, "
+                "make_divisible)", m);
+  yaml_node_t *div = map_get(s, node, "divisor");
+  if (div) {
+    s->round_divisor = spec_int(s, div, "divisor");
+    if (s->round_divisor < 1 || s->round_divisor > 1024)
+      gh_error_at(spec_loc(s, div), "divisor must be in [1, 1024], got %d",
+                  s->round_divisor);
+  }
+}
+
+static void read_input(Spec *s, yaml_node_t *node) {
+  s->input_loc = spec_loc(s, node);
+  if (node->type != YAML_SEQUENCE_NODE ||
+      node->data.sequence.items.top - node->data.sequence.items.start != 3)
+    gh_error_at(s->input_loc, "input must be a list [C, H, W]");
+  for (int i = 0; i < 3; i++) {
+    yaml_node_t *item =
+        yaml_document_get_node(s->doc, node->data.sequence.items.start[i]);
+    s->input[i] = spec_int(s, item, "input dimension");
+    if (s->input[i] < 1 || s->input[i] > MAX_RESOLUTION)
+      gh_error_at(spec_loc(s, item), "input dimension must be in [1, %d], "
+                  "got %d", MAX_RESOLUTION, s->input[i]);
+  }
+}
+
+static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
+  static const char *const keys[] = {
+      "name", "description", "input", "num_classes", "width", "resolution",
+      "channel_rounding", "params", "layers", NULL};
+  if (root->type != YAML_MAPPING_NODE)
+    gh_error_at(spec_loc(s, root), "a spec must be a mapping with name, "
+                "input and layers");
+  check_keys(s, root, keys, "the spec");
+  s->name = opt->name ? opt->name
+                      : spec_scalar(s, require(s, root, "name"), "name");
+  read_input(s, require(s, root, "input"));
+  read_rounding(s, map_get(s, root, "channel_rounding"));
+
+  yaml_node_t *width = map_get(s, root, "width");
+  add_param(s, "width", width ? spec_number(s, width, "width") : 1.0,
+            width ? spec_loc(s, width) : s->input_loc);
+  yaml_node_t *res = map_get(s, root, "resolution");
+  add_param(s, "resolution", res ? spec_int(s, res, "resolution") : s->input[1],
+            res ? spec_loc(s, res) : s->input_loc);
+  yaml_node_t *classes = map_get(s, root, "num_classes");
+  if (classes)
+    add_param(s, "num_classes", spec_int(s, classes, "num_classes"),
+              spec_loc(s, classes));
+  yaml_node_t *params = map_get(s, root, "params");
+  if (params) {
+    if (params->type != YAML_MAPPING_NODE)
+      gh_error_at(spec_loc(s, params), "params must be a mapping NAME: VALUE");
+    for (yaml_node_pair_t *p = params->data.mapping.pairs.start;
+         p < params->data.mapping.pairs.top; p++) {
+      yaml_node_t *k = yaml_document_get_node(s->doc, p->key);
+      yaml_node_t *v = yaml_document_get_node(s->doc, p->value);
+      add_param(s, spec_scalar(s, k, "a parameter name"),
+                spec_number(s, v, "a parameter"), spec_loc(s, v));
+    }
+  }
+  apply_overrides(s, opt);
+
+  const SpecParam *w = spec_param(s, "width");
+  if (!(w->value > 0) || w->value > 100)
+    gh_error_at(w->loc, "width must be in (0, 100], got %g", w->value);
+  s->width = w->value;
+  const SpecParam *r = spec_param(s, "resolution");
+  if (r->value != floor(r->value) || r->value < 1 || r->value > MAX_RESOLUTION)
+    gh_error_at(r->loc, "resolution must be an integer in [1, %d], got %g",
+                MAX_RESOLUTION, r->value);
+  if ((int)r->value != s->input[1] || (int)r->value != s->input[2])
+    s->input[1] = s->input[2] = (int)r->value;
+
+  s->layers = require(s, root, "layers");
+  if (s->layers->type != YAML_SEQUENCE_NODE)
+    gh_error_at(spec_loc(s, s->layers), "layers must be a list");
+}
+
+// Everything that needs the libyaml document; the caller frees it on all
+// paths, errors included.
+static Graph *read_spec(Spec *s, yaml_parser_t *parser, const SpecOptions *opt) {
+  if (!yaml_parser_load(parser, s->doc)) {
+    SrcLoc loc = {s->path, (int)parser->problem_mark.line + 1,
+                  (int)parser->problem_mark.column + 1};
+    gh_error_at(loc, "invalid YAML: %s%s%s",
+                parser->problem ? parser->problem : "syntax error",
+                parser->context ? " " : "",
+                parser->context ? parser->context : "");
+  }
+  yaml_node_t *root = yaml_document_get_root_node(s->doc);
+  if (!root)
+    gh_error_at((SrcLoc){s->path, 0, 0}, "the spec is empty");
+  read_top_level(s, root, opt);
+  Graph *g = graph_new(s->arena, s->name);
+  Node in = node_init(GH_OP_INPUT, "input", s->input_loc);
+  memcpy(in.shape, s->input, sizeof in.shape);
+  graph_add_node(g, in);
+  lower_layers(s, g);
+  graph_verify(g);
+  return g;
+}
+
+Graph *spec_parse(Arena *a, const SpecOptions *opt, const unsigned char *yaml,
+                  size_t len) {
+  const char *path = opt->spec_path ? opt->spec_path : "<spec>";
+  if (len > MAX_SPEC_BYTES)
+    gh_error_at((SrcLoc){path, 0, 0}, "spec is larger than %u bytes",
+                MAX_SPEC_BYTES);
+  yaml_parser_t parser;
+  yaml_document_t doc = {0};
+  if (!yaml_parser_initialize(&parser))
+    gh_error("out of memory");
+  yaml_parser_set_input_string(&parser, yaml, len);
+  Spec s = {.arena = a, .path = path, .doc = &doc};
+  DiagTrap trap;
+  Graph *g = NULL;
+  if (diag_try(&trap, setjmp(trap.jump))) {
+    g = read_spec(&s, &parser, opt);
+    diag_end(&trap);
+  }
+  yaml_document_delete(&doc);
+  yaml_parser_delete(&parser);
+  if (!g)
+    diag_rethrow(&trap);
+  return g;
+}
+
+Graph *spec_load(Arena *a, const SpecOptions *opt) {
+  size_t len;
+  unsigned char *yaml = read_file(a, opt->spec_path, MAX_SPEC_BYTES, &len);
+  return spec_parse(a, opt, yaml, len);
+}

@@ -1,0 +1,61 @@
+// The textual IR: one line per node, stable enough to diff in tests.
+//   %3 = conv2d %2 -> 16x112x112 k=3x3 s=2x2 p=1x1 g=1 +relu [conv_stem.weight]  # conv_stem (12:5)
+#include "ir.h"
+
+static void print_attrs(const Node *n, FILE *out) {
+  switch (n->op) {
+  case GH_OP_CONV2D:
+  case GH_OP_AVGPOOL:
+  case GH_OP_MAXPOOL:
+    fprintf(out, " k=%dx%d s=%dx%d p=%dx%d", n->kh, n->kw, n->stride_h,
+            n->stride_w, n->pad_h, n->pad_w);
+    if (n->op == GH_OP_CONV2D)
+      fprintf(out, " g=%d", n->groups);
+    if (n->op == GH_OP_AVGPOOL && !n->count_include_pad)
+      fprintf(out, " exclude_pad");
+    break;
+  case GH_OP_BATCHNORM:
+    fprintf(out, " eps=%g", (double)n->eps);
+    break;
+  case GH_OP_SLICE:
+    fprintf(out, " [%d:%d]", n->begin, n->end);
+    break;
+  case GH_OP_SHUFFLE:
+    fprintf(out, " g=%d", n->groups);
+    break;
+  default:
+    break;
+  }
+  if (n->act != GH_ACT_NONE)
+    fprintf(out, " +%s", act_names[n->act]);
+}
+
+void graph_print(const Graph *g, FILE *out) {
+  fprintf(out, "graph %s {\n", g->name);
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    const Value *v = &g->values[n->out];
+    fprintf(out, "  %%%d = %s", n->out,
+            n->op == GH_OP_ACTIVATION ? act_names[n->act] : op_names[n->op]);
+    for (int k = 0; k < n->n_in; k++)
+      fprintf(out, "%s%%%d", k ? ", " : " ", n->in[k]);
+    fprintf(out, " -> %dx%dx%d", v->c, v->h, v->w);
+    if (n->op != GH_OP_ACTIVATION)
+      print_attrs(n, out);
+    const char *sep = " [";
+    for (int k = 0; k < GH_MAX_PARAMS; k++) {
+      if (n->params[k] < 0)
+        continue;
+      fprintf(out, "%s%s", sep, g->params[n->params[k]].key);
+      sep = ", ";
+    }
+    if (sep[0] == ',')
+      fputc(']', out);
+    if (n->name)
+      fprintf(out, "  # %s", n->name);
+    if (n->loc.line)
+      fprintf(out, " (%d:%d)", n->loc.line, n->loc.col);
+    fputc('\n', out);
+  }
+  fprintf(out, "  return %%%d\n}\n", g->output);
+}

@@ -1,0 +1,63 @@
+// Prototypes of the runtime kernels, for building and testing the runtime
+// on its own. Generated code does not include this: it carries the kernel
+// definitions themselves, each kernel in its own file (runtime/NAME.c) so
+// that ghostcc copies only the kernels a model uses.
+#ifndef GHR_KERNELS_H
+#define GHR_KERNELS_H
+
+#include "ghr.h"
+
+// runtime/conv2d.c: out (oc, oh, ow) = act(conv(in (ic, ih, iw), weight
+// (oc, ic/groups, kh, kw)) + bias), zero padding; bias may be NULL.
+GHR_API void ghr_conv2d(const float *in, int ic, int ih, int iw, float *out,
+                        int oc, int oh, int ow, const float *weight,
+                        const float *bias, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int groups, int act);
+
+// runtime/batchnorm.c: inference BatchNorm with running statistics.
+GHR_API void ghr_batchnorm(const float *in, float *out, int c, int hw,
+                           const float *gamma, const float *beta,
+                           const float *mean, const float *var, float eps,
+                           int act);
+
+// runtime/activation.c: out[i] = act(in[i]); in == out is allowed.
+GHR_API void ghr_activation(const float *in, float *out, int n, int act);
+
+// runtime/add.c: out[i] = act(a[i] + b[i]); out may alias a or b.
+GHR_API void ghr_add(const float *a, const float *b, float *out, int n,
+                     int act);
+
+// runtime/mul_channel.c: out (c, hw) = act(x (c, hw) * gate[c]).
+GHR_API void ghr_mul_channel(const float *x, const float *gate, float *out,
+                             int c, int hw, int act);
+
+// runtime/copy.c: out[i] = act(in[i]) for n floats (concat parts, slices,
+// flatten).
+GHR_API void ghr_copy(const float *in, float *out, int n, int act);
+
+// runtime/channel_shuffle.c: view (groups, c/groups, hw), transpose the
+// first two axes: out channel j*groups + i = in channel i*(c/groups) + j.
+GHR_API void ghr_channel_shuffle(const float *in, float *out, int c, int hw,
+                                 int groups, int act);
+
+// runtime/avgpool.c, runtime/maxpool.c: pooling over (kh, kw) windows.
+// avgpool: padding cells are zeros and count in the divisor when
+// count_include_pad (PyTorch's default); otherwise the divisor is the number
+// of cells inside the input. maxpool: padding cells are ignored.
+GHR_API void ghr_avgpool(const float *in, int c, int ih, int iw, float *out,
+                         int oh, int ow, int kh, int kw, int sh, int sw,
+                         int ph, int pw, int count_include_pad, int act);
+GHR_API void ghr_maxpool(const float *in, int c, int ih, int iw, float *out,
+                         int oh, int ow, int kh, int kw, int sh, int sw,
+                         int ph, int pw, int act);
+
+// runtime/global_avgpool.c: out[c] = act(mean of in (c, hw)).
+GHR_API void ghr_global_avgpool(const float *in, float *out, int c, int hw,
+                                int act);
+
+// runtime/linear.c: out (n_out) = act(weight (n_out, n_in) . in + bias);
+// bias may be NULL.
+GHR_API void ghr_linear(const float *in, float *out, int n_in, int n_out,
+                        const float *weight, const float *bias, int act);
+
+#endif

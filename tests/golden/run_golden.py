@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""End-to-end golden test of ghostcc against the PyTorch GhostNet reference.
+
+One configuration per run:
+  1. ghostnet_ref.generate() -> weights.safetensors, input.bin, expected.bin
+  2. ghostcc SPEC -o OUT --name model --weights ... --width W --resolution R
+  3. CC -std=c11 -O2 -Wall -Wextra -Werror CFLAGS -I OUT OUT/*.c harness.c -lm
+  4. run the harness (compares logits, exit 0 on pass)
+
+Without --workdir a temporary directory is used, removed on success and kept
+(path printed) on failure for debugging.
+"""
+
+import argparse
+import glob
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Importing the sibling modules must not litter the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, HERE)
+import ghostnet_ref  # noqa: E402
+import safetensors_io  # noqa: E402
+
+
+class GoldenFailure(Exception):
+    pass
+
+
+def run(cmd, what):
+    print("+ " + shlex.join(cmd), flush=True)
+    try:
+        rc = subprocess.run(cmd).returncode
+    except OSError as e:
+        raise GoldenFailure(f"{what}: cannot run {cmd[0]}: {e}") from e
+    if rc != 0:
+        raise GoldenFailure(f"{what} failed (exit status {rc})")
+
+
+def golden(args, workdir):
+    ref_dir = os.path.join(workdir, "golden")
+    out_dir = os.path.join(workdir, "gen")
+    harness = os.path.join(workdir, "harness")
+    weights = os.path.join(ref_dir, "weights.safetensors")
+
+    print(f"+ ghostnet_ref.generate({ref_dir!r}, width={args.width}, "
+          f"resolution={args.resolution}, seed={args.seed}, "
+          f"dtype={args.dtype!r})", flush=True)
+    ghostnet_ref.generate(ref_dir, float(args.width), args.resolution,
+                          args.seed, args.dtype)
+
+    # Stale sources from an earlier run in a reused --workdir would be
+    # compiled in by the OUT/*.c glob.
+    shutil.rmtree(out_dir, ignore_errors=True)
+    run([args.ghostcc, args.spec, "-o", out_dir, "--name", "model",
+         "--weights", weights, "--width", args.width,
+         "--resolution", str(args.resolution)], "ghostcc")
+    sources = sorted(glob.glob(os.path.join(out_dir, "*.c")))
+    if not os.path.isfile(os.path.join(out_dir, "model.h")) or not sources:
+        raise GoldenFailure(f"ghostcc produced no model.h / *.c in {out_dir}")
+
+    run(shlex.split(args.cc) + ["-std=c11", "-O2", "-Wall", "-Wextra",
+                                "-Werror"]
+        + shlex.split(args.cflags) + ["-I", out_dir] + sources
+        + [os.path.join(HERE, "harness.c"), "-lm", "-o", harness],
+        "compiling generated model + harness")
+
+    run([harness, os.path.join(ref_dir, "input.bin"),
+         os.path.join(ref_dir, "expected.bin")], "golden comparison")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--ghostcc", required=True, help="ghostcc binary")
+    ap.add_argument("--spec", required=True, help="GhostNet YAML spec")
+    # Kept as a string so ghostcc gets exactly what the user typed.
+    ap.add_argument("--width", default="1.0")
+    ap.add_argument("--resolution", type=int, default=224)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
+    ap.add_argument("--cflags", default="", help="extra compiler flags")
+    ap.add_argument("--workdir", help="keep all files here")
+    ap.add_argument("--dtype", choices=safetensors_io.FLOAT_DTYPES,
+                    default="F32", help="storage dtype of float weights")
+    # argparse takes a lone value like "-DNDEBUG" for an option; glue each
+    # --cflags to its value so callers need not remember "--cflags=...".
+    argv = sys.argv[1:]
+    for i in range(len(argv) - 1):
+        if argv[i] == "--cflags":
+            argv[i:i + 2] = ["--cflags=" + argv[i + 1]]
+            break
+    args = ap.parse_args(argv)
+    try:
+        float(args.width)
+    except ValueError:
+        ap.error(f"--width: not a number: {args.width!r}")
+
+    config = (f"width={args.width} resolution={args.resolution} "
+              f"seed={args.seed} dtype={args.dtype}")
+    workdir = os.path.abspath(args.workdir or
+                              tempfile.mkdtemp(prefix="ghostcc-golden-"))
+    os.makedirs(workdir, exist_ok=True)
+    try:
+        golden(args, workdir)
+    except GoldenFailure as e:
+        print(f"golden: FAIL ({config}): {e}; files kept in {workdir}",
+              file=sys.stderr)
+        return 1
+    if not args.workdir:
+        shutil.rmtree(workdir)
+    print(f"golden: PASS ({config})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
