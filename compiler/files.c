@@ -10,17 +10,18 @@
 
 unsigned char *read_file(Arena *a, const char *path, size_t max_bytes,
                          size_t *len) {
+  SrcLoc loc = {path, 0, 0};
   FILE *f = fopen(path, "rb");
   if (!f)
-    gh_error("cannot open '%s': %s", path, strerror(errno));
+    gh_error_at(loc, "cannot open file: %s", strerror(errno));
   struct stat st;
   if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
     fclose(f);
-    gh_error("'%s' is not a regular file", path);
+    gh_error_at(loc, "not a regular file");
   }
   if ((uint64_t)st.st_size > max_bytes) {
     fclose(f);
-    gh_error("'%s' is larger than the limit of %zu bytes", path, max_bytes);
+    gh_error_at(loc, "file is larger than the limit of %zu bytes", max_bytes);
   }
   size_t size = (size_t)st.st_size;
   unsigned char *buf = arena_alloc(a, size + 1);
@@ -28,7 +29,7 @@ unsigned char *read_file(Arena *a, const char *path, size_t max_bytes,
   bool failed = ferror(f) || *len != size;
   fclose(f);
   if (failed)
-    gh_error("cannot read '%s'", path);
+    gh_error_at(loc, "cannot read file");
   return buf;
 }
 

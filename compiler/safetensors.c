@@ -2,7 +2,6 @@
 // byte of it is trusted, and converts float tensors to f32.
 #include "ghostcc.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -93,7 +92,8 @@ static float element_to_f32(Dtype dtype, const unsigned char *p) {
   }
   case DT_F32: return f32_from_bits((uint32_t)read_le(p, 4));
   case DT_F16: return f16_to_f32((uint16_t)read_le(p, 2));
-  case DT_BF16: return f32_from_bits((uint32_t)read_le(p, 2) << 16);  // top half of an f32
+  case DT_BF16:  // the top half of an f32
+    return f32_from_bits((uint32_t)read_le(p, 2) << 16);
   default: gh_internal_error(__FILE__, __LINE__, "not a float dtype");
   }
 }
@@ -141,7 +141,8 @@ static bool check_metadata(const json_t *metadata, Problem *p) {
   json_t *value;
   json_object_foreach((json_t *)metadata, key, value) {
     if (!json_is_string(value))
-      return fail(p, "\"" METADATA_KEY "\" entry '%s' must be a string, found %s",
+      return fail(p,
+                  "\"" METADATA_KEY "\" entry '%s' must be a string, found %s",
                   key, json_type_name(value));
   }
   return true;
@@ -289,28 +290,15 @@ static bool read_header(Arena *a, json_t *root, size_t data_len, StFile *f,
   return true;
 }
 
-// Raises a diagnostic caught on its way out again, unchanged, once the catcher
-// has freed what it held. Ours read "PATH: error: ...", the arena's (out of
-// memory) "error: ...".
-static _Noreturn void rethrow(const char *path, const char *message) {
-  size_t n = strlen(path);
-  const char *with_path = ": error: ", *without = "error: ";
-  if (strncmp(message, path, n) == 0 &&
-      strncmp(message + n, with_path, strlen(with_path)) == 0)
-    gh_error_at((SrcLoc){path, 0, 0}, "%s", message + n + strlen(with_path));
-  gh_assert(strncmp(message, without, strlen(without)) == 0);
-  gh_error("%s", message + strlen(without));
-}
-
 // read_header, releasing the tree if the arena raises, so that nothing leaks
 // on that path either.
-static bool read_header_or_release(Arena *a, const char *path, json_t *root,
+static bool read_header_or_release(Arena *a, json_t *root,
                                    size_t data_len, StFile *f,
                                    Placement **placements, Problem *p) {
   DiagTrap trap;
   if (!diag_try(&trap, setjmp(trap.jump))) {
     json_decref(root);
-    rethrow(path, trap.message);
+    diag_rethrow(&trap);
   }
   bool ok = read_header(a, root, data_len, f, placements, p);
   diag_end(&trap);
@@ -358,7 +346,7 @@ StFile *st_parse(Arena *a, const char *path, const unsigned char *bytes,
   StFile *f = arena_alloc(a, sizeof *f);
   Placement *placements;
   Problem problem;
-  bool ok = read_header_or_release(a, path, root, data_len, f, &placements,
+  bool ok = read_header_or_release(a, root, data_len, f, &placements,
                                    &problem);
   json_decref(root);
   if (!ok)
@@ -377,67 +365,13 @@ StFile *st_parse(Arena *a, const char *path, const unsigned char *bytes,
   return f;
 }
 
-// The whole stream in one malloc'd buffer; NULL with errno set on failure.
-// Reads in growing chunks rather than trusting a size from fstat, so pipes
-// work too.
-static unsigned char *read_all(FILE *file, size_t *len) {
-  unsigned char *bytes = NULL;
-  size_t cap = 0;
-  *len = 0;
-  for (;;) {
-    if (*len == cap) {
-      size_t new_cap = 1 << 16;  // doubled from the second time on
-      unsigned char *grown = NULL;
-      if (!cap || size_mul(cap, 2, &new_cap))
-        grown = realloc(bytes, new_cap);
-      if (!grown) {
-        free(bytes);
-        errno = ENOMEM;
-        return NULL;
-      }
-      bytes = grown;
-      cap = new_cap;
-    }
-    size_t got = fread(bytes + *len, 1, cap - *len, file);
-    *len += got;
-    if (got == 0)
-      break;
-  }
-  if (ferror(file)) {
-    int saved = errno;
-    free(bytes);
-    errno = saved;
-    return NULL;
-  }
-  return bytes;
-}
-
-// st_parse, freeing the malloc'd bytes whether it returns or raises.
-static StFile *parse_and_free(Arena *a, const char *path, unsigned char *bytes,
-                              size_t len) {
-  DiagTrap trap;
-  if (!diag_try(&trap, setjmp(trap.jump))) {
-    free(bytes);
-    rethrow(path, trap.message);
-  }
-  StFile *f = st_parse(a, path, bytes, len);
-  diag_end(&trap);
-  free(bytes);
-  return f;
-}
+// Far beyond any mobile network; a bigger file is a mistake or an attack.
+#define MAX_WEIGHTS_FILE ((size_t)8 << 30)
 
 StFile *st_load(Arena *a, const char *path) {
-  SrcLoc loc = {path, 0, 0};
-  FILE *file = fopen(path, "rb");
-  if (!file)
-    gh_error_at(loc, "cannot open weights file: %s", strerror(errno));
   size_t len;
-  unsigned char *bytes = read_all(file, &len);
-  int read_errno = errno;
-  fclose(file);
-  if (!bytes)
-    gh_error_at(loc, "cannot read weights file: %s", strerror(read_errno));
-  return parse_and_free(a, path, bytes, len);
+  unsigned char *bytes = read_file(a, path, MAX_WEIGHTS_FILE, &len);
+  return st_parse(a, path, bytes, len);
 }
 
 StTensor *st_find(const StFile *f, const char *name) {

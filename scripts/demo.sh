@@ -1,0 +1,13 @@
+#!/bin/sh
+# The main job: build ghostcc, compile specs/ghostnet.yaml to C, build the
+# generated code with a small demo program and run it.
+set -eu
+cd "$(dirname "$0")/.."
+./scripts/build.sh build -DGHOSTCC_TESTS=OFF
+rm -rf build/demo-model
+./build/ghostcc specs/ghostnet.yaml --random-weights 1 -o build/demo-model
+ls -l build/demo-model
+echo "compiling the generated C..."
+cc -std=c11 -O2 -march=native -Wall -Wextra -Werror -I build/demo-model \
+  examples/demo/demo.c build/demo-model/*.c -lm -o build/demo
+./build/demo
