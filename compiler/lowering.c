@@ -552,6 +552,9 @@ static void lower_fields(Lower *L, Fields *f) {
       fn = layer_types[i].lower;
   if (!fn)
     gh_error_at(f->loc, "unknown layer type '%s'", f->type);
+  // Node names may fall back to the type; the YAML document does not outlive
+  // lowering.
+  f->type = arena_strdup(L->g->arena, f->type);
   LayerIO io = {0};
   read_io(L, f, &io);
   fn(L, f, &io);

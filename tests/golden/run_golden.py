@@ -54,6 +54,12 @@ def golden(args, workdir):
     ghostnet_ref.generate(ref_dir, float(args.width), args.resolution,
                           args.seed, args.dtype)
 
+    if args.interp_check:
+        run([args.interp_check, args.spec, weights, args.width,
+             str(args.resolution), os.path.join(ref_dir, "input.bin"),
+             os.path.join(ref_dir, "expected.bin")],
+            "reference interpreter against PyTorch")
+
     # Stale sources from an earlier run in a reused --workdir would be
     # compiled in by the OUT/*.c glob.
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -86,6 +92,9 @@ def main():
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
     ap.add_argument("--cflags", default="", help="extra compiler flags")
     ap.add_argument("--workdir", help="keep all files here")
+    ap.add_argument("--interp-check",
+                    help="also check ghostcc's reference interpreter with "
+                         "this program (tests/golden/interp_check.c)")
     ap.add_argument("--dtype", choices=safetensors_io.FLOAT_DTYPES,
                     default="F32", help="storage dtype of float weights")
     # argparse takes a lone value like "-DNDEBUG" for an option; glue each
