@@ -79,6 +79,17 @@ void write_output(const char *dir, const Output *out) {
   } else {
     gh_error("cannot create output directory '%s': %s", dir, strerror(errno));
   }
+  // Renames are what can fail half way; make sure up front that each
+  // destination is free or a regular file we may replace.
+  for (int i = 0; i < out->n_files; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, out->files[i].name);
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+      if (made_dir)
+        rmdir(dir);
+      gh_error("cannot write '%s': it exists and is not a regular file", path);
+    }
+  }
   Pending pending[MAX_OUT_FILES];
   Arena a = {0};
   for (int i = 0; i < out->n_files; i++) {
@@ -101,7 +112,8 @@ void write_output(const char *dir, const Output *out) {
       char msg[512];
       snprintf(msg, sizeof msg, "cannot write '%s': %s", pending[i].final,
                strerror(err));
-      // Files already renamed stay; the rest are removed.
+      // Only an unforeseen failure gets here (the destinations were
+      // checked); the files already renamed cannot be taken back.
       discard(pending + i, out->n_files - i, dir, false);
       arena_free(&a);
       gh_error("%s", msg);

@@ -44,14 +44,16 @@ static Field *require_field(Fields *f, const char *key) {
   return x;
 }
 
-static void add_field(const Spec *s, Fields *f, const char *key,
+static void add_field(const Spec *s, Fields *f, yaml_node_t *key,
                       yaml_node_t *value) {
+  const char *name = spec_scalar(s, key, "a field name");
   for (int i = 0; i < f->n; i++)
-    if (strcmp(f->items[i].key, key) == 0)
-      gh_error_at(spec_loc(s, value), "field '%s' is given twice", key);
+    if (strcmp(f->items[i].key, name) == 0)
+      gh_error_at(spec_loc(s, key), "field '%s' is given twice", name);
   if (f->n == SPEC_MAX_FIELDS)
-    gh_error_at(spec_loc(s, value), "too many fields in %s", f->type);
-  f->items[f->n++] = (Field){key, value, spec_loc(s, value), false};
+    gh_error_at(spec_loc(s, key), "too many fields in %s", f->type);
+  f->items[f->n++] =
+      (Field){name, value, spec_loc(s, value), spec_loc(s, key), false};
 }
 
 static int int_field(const Lower *L, Fields *f, const char *key, int def) {
@@ -109,7 +111,7 @@ static int channels_field(const Lower *L, Fields *f, const char *key,
 static void check_fields_used(const Fields *f) {
   for (int i = 0; i < f->n; i++)
     if (!f->items[i].used)
-      gh_error_at(f->items[i].loc, "unknown field '%s' for %s",
+      gh_error_at(f->items[i].key_loc, "unknown field '%s' for %s",
                   f->items[i].key, f->type);
 }
 
@@ -439,8 +441,8 @@ static void lower_ghost_module_layer(Lower *L, Fields *f, const LayerIO *io) {
   int out = channels_field(L, f, "out", true);
   int ratio = positive_field(L, f, "ratio", 2);
   if (ratio < 2)
-    gh_error_at(f->loc, "ghost_module ratio must be at least 2, got %d",
-                ratio);
+    gh_error_at(find_field(f, "ratio")->loc,
+                "ghost_module ratio must be at least 2, got %d", ratio);
   lower_ghost_module(L, f->loc, need_name(f, io), x, out, ratio,
                      positive_field(L, f, "kernel", 1),
                      positive_field(L, f, "dw", 3),
@@ -508,14 +510,15 @@ static const struct {
     {"ghost_bottleneck", lower_ghost_bottleneck_layer},
 };
 
-static int find_ref(const Lower *L, const Field *x, const char *name) {
+static int find_ref(const Lower *L, yaml_node_t *ref) {
+  const char *name = spec_scalar(L->s, ref, "a layer name");
   for (int i = L->n_refs - 1; i >= 0; i--)
     if (strcmp(L->refs[i].name, name) == 0)
       return L->refs[i].value;
   if (strcmp(name, "input") == 0)
     return L->g->input;
-  gh_error_at(x->loc, "`from` names '%s', which is not an earlier layer",
-              name);
+  gh_error_at(spec_loc(L->s, ref),
+              "`from` names '%s', which is not an earlier layer", name);
 }
 
 static void read_io(Lower *L, Fields *f, LayerIO *io) {
@@ -537,11 +540,10 @@ static void read_io(Lower *L, Fields *f, LayerIO *io) {
     for (long i = 0; i < n; i++) {
       yaml_node_t *item =
           yaml_document_get_node(L->s->doc, v->data.sequence.items.start[i]);
-      io->in[io->n_in++] =
-          find_ref(L, from, spec_scalar(L->s, item, "a layer name"));
+      io->in[io->n_in++] = find_ref(L, item);
     }
   } else {
-    io->in[io->n_in++] = find_ref(L, from, spec_scalar(L->s, v, "from"));
+    io->in[io->n_in++] = find_ref(L, v);
   }
 }
 
@@ -633,18 +635,19 @@ static void lower_row(Lower *L, const Field *block, const Field *name,
   Fields f = {.type = spec_scalar(L->s, block->value, "block"),
               .loc = spec_loc(L->s, row)};
   for (long c = 0; c < seq_len(columns); c++)
-    add_field(L->s, &f,
-              spec_scalar(L->s, seq_item(L, columns, c), "a column name"),
-              seq_item(L, row, c));
+    add_field(L->s, &f, seq_item(L, columns, c), seq_item(L, row, c));
   yaml_node_t *name_node = NULL;
   if (name) {
-    // The expanded name goes in as a synthetic scalar field.
+    // The expanded name goes in as a synthetic field located at the row.
     name_node = arena_alloc(L->g->arena, sizeof *name_node);
     *name_node = *name->value;
+    name_node->start_mark = row->start_mark;
     name_node->data.scalar.value =
         (yaml_char_t *)row_name(L, name, stage, index, n);
-    add_field(L->s, &f, "name", name_node);
-    f.items[f.n - 1].loc = f.loc;
+    yaml_node_t *key = arena_alloc(L->g->arena, sizeof *key);
+    *key = *name_node;
+    key->data.scalar.value = (yaml_char_t *)"name";
+    add_field(L->s, &f, key, name_node);
   }
   lower_fields(L, &f);
 }
@@ -706,9 +709,7 @@ static void lower_item(Lower *L, yaml_node_t *item) {
                   f.type);
     for (yaml_node_pair_t *p = fields->data.mapping.pairs.start;
          p < fields->data.mapping.pairs.top; p++)
-      add_field(s, &f,
-                spec_scalar(s, yaml_document_get_node(s->doc, p->key),
-                            "a field name"),
+      add_field(s, &f, yaml_document_get_node(s->doc, p->key),
                 yaml_document_get_node(s->doc, p->value));
   }
   if (strcmp(f.type, "table") == 0)

@@ -163,7 +163,8 @@ static void apply_overrides(Spec *s, const SpecOptions *opt) {
                                (size_t)(eq - opt->overrides[i]));
     SpecParam *p = (SpecParam *)spec_param(s, name);
     if (!p)
-      gh_error("%s: the spec has no parameter '%s'", s->path, name);
+      gh_error_at((SrcLoc){s->path, 0, 0},
+                  "--set: the spec has no parameter '%s'", name);
     if (!parse_number(eq + 1, &p->value))
       gh_error("parameter '%s' must be a number, got '%s'", name, eq + 1);
     p->loc = (SrcLoc){0};

@@ -39,6 +39,7 @@ typedef struct {
   const char *key;
   yaml_node_t *value;
   SrcLoc loc;             // of the value
+  SrcLoc key_loc;         // of the key (a table's column name)
   bool used;
 } Field;
 

@@ -15,8 +15,8 @@ static void ghr_conv2d_valid_range(int offset, int stride, int size,
 }
 
 // dst (plane) += sum over c of w[c] * src (channels, plane): a 1x1, stride-1,
-// unpadded conv. Four input channels per sweep, so dst is loaded and stored
-// once per four multiply-adds.
+// unpadded conv, whose output plane is its input plane. Four input channels
+// per sweep, so dst is loaded and stored once per four multiply-adds.
 static void ghr_conv2d_accumulate_pointwise(float *dst, const float *src,
                                             size_t plane, const float *w,
                                             int channels) {
@@ -35,34 +35,39 @@ static void ghr_conv2d_accumulate_pointwise(float *dst, const float *src,
   }
 }
 
-// dst (oh, ow) += conv(src (ih, iw), w (kh, kw)) for one input channel. Each
-// tap sweeps the output rows and columns it reaches inside the input, so the
-// inner loop has no bounds test.
+// dst (oh, ow) += conv(src (ih, iw), w (kh, kw)) for one input channel.
+// Output (oy, ox) reads input (oy*sh - ph + ky, ox*sw - pw + kx) at tap
+// (ky, kx); the outputs whose input lies inside src form a block of rows x
+// cols starting at (oy_lo, ox_lo), so each tap sweeps that block with no
+// bounds test.
 static void ghr_conv2d_accumulate_taps(float *dst, int oh, int ow,
                                        const float *src, int ih, int iw,
                                        const float *w, int kh, int kw, int sh,
                                        int sw, int ph, int pw) {
+  const size_t src_row_step = (size_t)sh * iw;  // input rows per output row
   for (int ky = 0; ky < kh; ++ky) {
-    // Input row of output row oy: oy*sh - ph + ky.
     int oy_lo, oy_hi;
     ghr_conv2d_valid_range(ky - ph, sh, ih, oh, &oy_lo, &oy_hi);
+    // Skipping empty blocks also keeps the block pointers below in bounds.
+    if (oy_lo >= oy_hi) continue;
     for (int kx = 0; kx < kw; ++kx) {
-      // Input column of output column ox: ox*sw + x_offset.
-      const int x_offset = kx - pw;
       int ox_lo, ox_hi;
-      ghr_conv2d_valid_range(x_offset, sw, iw, ow, &ox_lo, &ox_hi);
+      ghr_conv2d_valid_range(kx - pw, sw, iw, ow, &ox_lo, &ox_hi);
+      if (ox_lo >= ox_hi) continue;
+      const int rows = oy_hi - oy_lo, cols = ox_hi - ox_lo;
       const float wk = w[ky * kw + kx];
-      for (int oy = oy_lo; oy < oy_hi; ++oy) {
-        const float *src_row = src + (size_t)(oy * sh - ph + ky) * iw;
-        float *dst_row = dst + (size_t)oy * ow;
+      const float *src_block = src + (size_t)(oy_lo * sh - ph + ky) * iw +
+                               (ox_lo * sw - pw + kx);
+      float *dst_block = dst + (size_t)oy_lo * ow + ox_lo;
+      for (int r = 0; r < rows; ++r) {
+        const float *s = src_block + r * src_row_step;
+        float *d = dst_block + (size_t)r * ow;
         // Unit stride gets its own loop: with sw known to be 1 the loads are
         // contiguous and the loop vectorises.
         if (sw == 1)
-          for (int ox = ox_lo; ox < ox_hi; ++ox)
-            dst_row[ox] += wk * src_row[ox + x_offset];
+          for (int i = 0; i < cols; ++i) d[i] += wk * s[i];
         else
-          for (int ox = ox_lo; ox < ox_hi; ++ox)
-            dst_row[ox] += wk * src_row[ox * sw + x_offset];
+          for (int i = 0; i < cols; ++i) d[i] += wk * s[i * sw];
       }
     }
   }
@@ -86,7 +91,7 @@ static void ghr_conv2d_activate(float *x, size_t n, int act) {
     for (size_t i = 0; i < n; ++i)
       x[i] = ghr_activate(x[i], GHR_ACT_HARD_SWISH);
     break;
-  default: break;
+  default: break;  // GHR_ACT_NONE
   }
 }
 

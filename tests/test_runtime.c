@@ -38,7 +38,7 @@ static float random_uniform(float lo, float hi) {
 
 // Exactly n floats, so AddressSanitizer flags any access past either end.
 static float *random_buffer(size_t n, float lo, float hi) {
-  float *buffer = malloc((n ? n : 1) * sizeof *buffer);
+  float *buffer = malloc(n * sizeof *buffer);
   cr_assert_not_null(buffer);
   for (size_t i = 0; i < n; ++i) buffer[i] = random_uniform(lo, hi);
   return buffer;
@@ -46,14 +46,14 @@ static float *random_buffer(size_t n, float lo, float hi) {
 
 // Output buffers start as NaN: an element the kernel forgets shows up.
 static float *nan_buffer(size_t n) {
-  float *buffer = malloc((n ? n : 1) * sizeof *buffer);
+  float *buffer = malloc(n * sizeof *buffer);
   cr_assert_not_null(buffer);
   for (size_t i = 0; i < n; ++i) buffer[i] = NAN;
   return buffer;
 }
 
 static double *reference_buffer(size_t n) {
-  double *buffer = malloc((n ? n : 1) * sizeof *buffer);
+  double *buffer = malloc(n * sizeof *buffer);
   cr_assert_not_null(buffer);
   return buffer;
 }
@@ -115,7 +115,7 @@ Test(activate, exact_points) {
       {GHR_ACT_HARD_SIGMOID, {0.0f, 0.5f, 1.0f, 1.0f, 1.0f}},
       {GHR_ACT_HARD_SWISH, {0.0f, 0.0f, 3.0f, 6.0f, 7.0f}},
   };
-  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c)
+  for (size_t c = 0; c < COUNT(cases); ++c)
     for (int p = 0; p < 5; ++p) {
       float got = ghr_activate(points[p], cases[c].act);
       cr_assert(got == cases[c].want[p], "act %d at %g: got %.9g, want %.9g",
@@ -220,15 +220,17 @@ Test(conv2d, one_by_one_output) {
 
 Test(conv2d, pointwise_channel_blocks) {
   // The 1x1 path takes input channels four at a time: cover every remainder.
-  for (int ic = 1; ic <= 9; ++ic) check_conv2d(ic, 6, 5, 3, 1, 1, 1, 1, 0, 0, 1);
+  for (int ic = 1; ic <= 9; ++ic)
+    check_conv2d(ic, 6, 5, 3, 1, 1, 1, 1, 0, 0, 1);
   check_conv2d(10, 6, 5, 4, 1, 1, 1, 1, 0, 0, 2);
 }
 
 Test(conv2d, network_sized) {
-  // Pointwise fast path with many channels, stride-2 depthwise, dense stem.
+  // Pointwise with many channels, stride-2 3x3 and 5x5 depthwise, a dense
+  // stride-2 stem, and a grouped stride-2 1x1 (off the pointwise path).
   check_conv2d(24, 14, 10, 16, 1, 1, 1, 1, 0, 0, 1);
   check_conv2d(16, 28, 28, 16, 3, 3, 2, 2, 1, 1, 16);
-  check_conv2d(16, 15, 15, 16, 5, 5, 1, 1, 2, 2, 16);
+  check_conv2d(16, 15, 15, 16, 5, 5, 2, 2, 2, 2, 16);
   check_conv2d(3, 32, 32, 8, 3, 3, 2, 2, 1, 1, 1);
   check_conv2d(12, 9, 9, 24, 1, 1, 2, 2, 0, 0, 3);
 }
