@@ -657,31 +657,30 @@ static void lower_table(Lower *L, Fields *t) {
   Field *name = find_field(t, "name");
   Field *columns = require_field(t, "columns");
   expect_list(L, columns->value, "columns");
-  int n = int_field(L, t, "first", 0);
+  int n = nonnegative_field(L, t, "first", 0);
+  if (n > MAX_TABLE_ROWS)
+    gh_error_at(find_field(t, "first")->loc, "first must be at most %d",
+                MAX_TABLE_ROWS);
   Field *stages = find_field(t, "stages");
   Field *rows = find_field(t, "rows");
   if (!stages == !rows)
     gh_error_at(t->loc, "a table needs either `stages` (a list of lists of "
                 "rows) or `rows`");
   check_fields_used(t);
-  int total = 0;
-  if (rows) {
-    expect_list(L, rows->value, "rows");
-    for (long i = 0; i < seq_len(rows->value) && ++total < MAX_TABLE_ROWS; i++)
-      lower_row(L, block, name, columns->value, seq_item(L, rows->value, i), 0,
+  // A flat `rows` list is one stage.
+  yaml_node_t *list = rows ? rows->value : stages->value;
+  expect_list(L, list, rows ? "rows" : "stages");
+  long n_stages = rows ? 1 : seq_len(list), total = 0;
+  for (long s = 0; s < n_stages; s++) {
+    yaml_node_t *stage = rows ? list : seq_item(L, list, s);
+    expect_list(L, stage, "a stage");
+    total += seq_len(stage);
+    if (total > MAX_TABLE_ROWS)
+      gh_error_at(t->loc, "a table holds at most %d rows", MAX_TABLE_ROWS);
+    for (long i = 0; i < seq_len(stage); i++)
+      lower_row(L, block, name, columns->value, seq_item(L, stage, i), (int)s,
                 (int)i, n++);
-  } else {
-    expect_list(L, stages->value, "stages");
-    for (long s = 0; s < seq_len(stages->value); s++) {
-      yaml_node_t *stage = seq_item(L, stages->value, s);
-      expect_list(L, stage, "a stage");
-      for (long i = 0; i < seq_len(stage) && ++total < MAX_TABLE_ROWS; i++)
-        lower_row(L, block, name, columns->value, seq_item(L, stage, i),
-                  (int)s, (int)i, n++);
-    }
   }
-  if (total >= MAX_TABLE_ROWS)
-    gh_error_at(t->loc, "a table holds at most %d rows", MAX_TABLE_ROWS);
 }
 
 // A layer item is `type` or `type: {fields}`.

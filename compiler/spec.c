@@ -145,12 +145,13 @@ static yaml_node_t *require(const Spec *s, yaml_node_t *map, const char *key) {
   return v;
 }
 
-static void add_param(Spec *s, const char *name, double value, SrcLoc loc) {
+static void add_param(Spec *s, const char *name, double value, SrcLoc loc,
+                      bool given) {
   if (spec_param(s, name))
     gh_error_at(loc, "parameter '%s' is defined twice", name);
   if (s->n_params == SPEC_MAX_PARAMS)
     gh_error_at(loc, "more than %d parameters", SPEC_MAX_PARAMS);
-  s->params[s->n_params++] = (SpecParam){name, value, loc};
+  s->params[s->n_params++] = (SpecParam){name, value, loc, given};
 }
 
 // Applies "NAME=VALUE" overrides from the command line.
@@ -168,6 +169,7 @@ static void apply_overrides(Spec *s, const SpecOptions *opt) {
     if (!parse_number(eq + 1, &p->value))
       gh_error("parameter '%s' must be a number, got '%s'", name, eq + 1);
     p->loc = (SrcLoc){0};
+    p->given = true;
   }
 }
 
@@ -229,14 +231,14 @@ static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
 
   yaml_node_t *width = map_get(s, root, "width");
   add_param(s, "width", width ? spec_number(s, width, "width") : 1.0,
-            width ? spec_loc(s, width) : s->input_loc);
+            width ? spec_loc(s, width) : s->input_loc, width != NULL);
   yaml_node_t *res = map_get(s, root, "resolution");
   add_param(s, "resolution", res ? spec_int(s, res, "resolution") : s->input[1],
-            res ? spec_loc(s, res) : s->input_loc);
+            res ? spec_loc(s, res) : s->input_loc, res != NULL);
   yaml_node_t *classes = map_get(s, root, "num_classes");
   if (classes)
     add_param(s, "num_classes", spec_int(s, classes, "num_classes"),
-              spec_loc(s, classes));
+              spec_loc(s, classes), true);
   yaml_node_t *params = map_get(s, root, "params");
   if (params) {
     if (params->type != YAML_MAPPING_NODE)
@@ -246,7 +248,7 @@ static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
       yaml_node_t *k = yaml_document_get_node(s->doc, p->key);
       yaml_node_t *v = yaml_document_get_node(s->doc, p->value);
       add_param(s, spec_scalar(s, k, "a parameter name"),
-                spec_number(s, v, "a parameter"), spec_loc(s, v));
+                spec_number(s, v, "a parameter"), spec_loc(s, v), true);
     }
   }
   apply_overrides(s, opt);
@@ -259,7 +261,8 @@ static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
   if (r->value != floor(r->value) || r->value < 1 || r->value > MAX_RESOLUTION)
     gh_error_at(r->loc, "resolution must be an integer in [1, %d], got %g",
                 MAX_RESOLUTION, r->value);
-  if ((int)r->value != s->input[1] || (int)r->value != s->input[2])
+  // A resolution makes the input square; without one, [C, H, W] stands.
+  if (r->given)
     s->input[1] = s->input[2] = (int)r->value;
 
   s->layers = require(s, root, "layers");

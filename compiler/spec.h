@@ -14,6 +14,7 @@ typedef struct {
   const char *name;
   double value;
   SrcLoc loc;
+  bool given;  // in the spec or on the command line, not a default
 } SpecParam;
 
 enum { SPEC_MAX_PARAMS = 64, SPEC_MAX_FIELDS = 32 };

@@ -7,6 +7,9 @@
 
 // Generated kernels index with int: every tensor must stay below this.
 #define MAX_TENSOR_ELEMS ((size_t)1 << 30)
+// Kernel, stride and padding: far beyond any network, small enough that no
+// window arithmetic can overflow.
+#define MAX_WINDOW (1 << 16)
 
 static const char *fail(char *msg, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -32,6 +35,11 @@ static const char *window_shape(const Node *n, const Value *in, Value *out,
   if (n->stride_h < 1 || n->stride_w < 1)
     return fail(msg, size, "stride must be positive, got %dx%d", n->stride_h,
                 n->stride_w);
+  if (n->kh > MAX_WINDOW || n->kw > MAX_WINDOW || n->pad_h > MAX_WINDOW ||
+      n->pad_w > MAX_WINDOW || n->stride_h > MAX_WINDOW ||
+      n->stride_w > MAX_WINDOW)
+    return fail(msg, size, "kernel, stride and padding must be at most %d",
+                MAX_WINDOW);
   if (n->pad_h < 0 || n->pad_w < 0)
     return fail(msg, size, "padding must not be negative, got %dx%d",
                 n->pad_h, n->pad_w);

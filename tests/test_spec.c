@@ -383,6 +383,15 @@ Test(spec, set_width_and_resolution) {
   EXPECT_PARAM(g, "stem.weight", 8, 3, 3, 3);
 }
 
+Test(spec, non_square_input_stays_unless_a_resolution_is_given) {
+  static const char yaml[] = HEADER("[3, 8, 6]")
+      "  - conv: {name: c, out: 4, kernel: 3, padding: 1}\n";
+  Graph *g = parse(yaml);
+  expect_shape(&g->values[g->input], 3, 8, 6, "input as written");
+  g = PARSE_SET(yaml, "resolution=10");
+  expect_shape(&g->values[g->input], 3, 10, 10, "input at resolution 10");
+}
+
 Test(spec, from_concat_slice_and_add) {
   Graph *g = parse(HEADER("[3, 8, 8]")
                    "  - conv: {name: a, out: 4, kernel: 1}\n"
@@ -657,7 +666,12 @@ Test(spec_errors, unknown_layer_type) {
 Test(spec_errors, unknown_field) {
   EXPECT_ERROR(HEADER("[3, 8, 8]")
                "  - conv: {name: c, out: 4, kernel: 1, strid: 2}\n",
-               "t.yaml:4:47: error: ", "unknown field 'strid'", "conv");
+               "t.yaml:4:40: error: ", "unknown field 'strid'", "conv");
+  // A table's columns are its rows' field names: the column is to blame.
+  EXPECT_ERROR(HEADER("[3, 8, 8]")
+               "  - table: {block: conv, name: \"c{n}\",\n"
+               "      columns: [out, kernel, strid], rows: [[4, 1, 2]]}\n",
+               "t.yaml:5:30: error: ", "unknown field 'strid'", "conv");
   EXPECT_ERROR("name: t\ninput: [3, 8, 8]\nwidht: 0.5\nlayers: [relu]\n",
                "t.yaml:3:1: error: ", "unknown field 'widht'", "spec");
   EXPECT_ERROR("name: t\ninput: [3, 8, 8]\n"
@@ -712,7 +726,7 @@ Test(spec_errors, too_few_channels_at_width) {
 
 Test(spec_errors, bad_overrides) {
   static const char yaml[] = HEADER("[3, 8, 8]") "  - relu\n";
-  EXPECT_SET_ERROR(yaml, "depth=2", "error: ", "t.yaml",
+  EXPECT_SET_ERROR(yaml, "depth=2", "t.yaml: error: ", "--set",
                    "no parameter 'depth'");
   EXPECT_SET_ERROR(yaml, "width=wide", "error: ", "'width' must be a number");
   EXPECT_SET_ERROR(yaml, "width", "error: ", "NAME=VALUE");
@@ -748,7 +762,7 @@ Test(spec_errors, from_unknown_or_later_layer) {
   EXPECT_ERROR(HEADER("[3, 8, 8]")
                "  - add: {from: [input, b]}\n"
                "  - conv: {name: b, out: 3, kernel: 1}\n",
-               "t.yaml:4:17: error: ", "'b'", "not an earlier layer");
+               "t.yaml:4:25: error: ", "'b'", "not an earlier layer");
 }
 
 Test(spec_errors, unused_output) {
@@ -776,7 +790,7 @@ Test(spec_errors, duplicate_keys) {
                "t.yaml:2:1: error: ", "duplicate key 'name'");
   EXPECT_ERROR(HEADER("[3, 8, 8]")
                "  - conv: {name: c, out: 4, kernel: 1, out: 8}\n",
-               "t.yaml:4:45: error: ", "field 'out' is given twice");
+               "t.yaml:4:40: error: ", "field 'out' is given twice");
 }
 
 //
