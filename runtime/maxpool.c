@@ -9,14 +9,10 @@ GHR_API void ghr_maxpool(const float *in, int c, int ih, int iw, float *out,
     const float *src = in + (size_t)ch * ih * iw;  // in (c, ih, iw)
     float *dst = out + (size_t)ch * oh * ow;       // out (c, oh, ow)
     for (int oy = 0; oy < oh; ++oy) {
-      // Window rows [y0, y1) clipped to the input.
-      int y0 = oy * sh - ph;
-      int y1 = y0 + kh < ih ? y0 + kh : ih;
-      if (y0 < 0) y0 = 0;
+      int y0, y1, x0, x1;
+      ghr_window(oy, sh, ph, kh, ih, &y0, &y1);
       for (int ox = 0; ox < ow; ++ox) {
-        int x0 = ox * sw - pw;
-        int x1 = x0 + kw < iw ? x0 + kw : iw;
-        if (x0 < 0) x0 = 0;
+        ghr_window(ox, sw, pw, kw, iw, &x0, &x1);
         float best = -INFINITY;
         for (int y = y0; y < y1; ++y)
           for (int x = x0; x < x1; ++x) {
