@@ -18,23 +18,41 @@ typedef struct {
   size_t weight_floats;  // blob size in floats
 } Emitter;
 
-// One runtime file per kernel; a model carries only those it calls.
-static const char *kernel_file(OpKind op) {
-  switch (op) {
-  case GH_OP_CONV2D: return "conv2d.c";
-  case GH_OP_BATCHNORM: return "batchnorm.c";
-  case GH_OP_ACTIVATION: return "activation.c";
-  case GH_OP_ADD: return "add.c";
-  case GH_OP_MUL: return "mul_channel.c";
+// One runtime file per kernel; a model carries only those it calls. Up to
+// three per node: a ghost module is two convolutions and an epilogue.
+static int node_kernels(const Node *n, const char *files[3]) {
+  switch (n->op) {
+  case GH_OP_CONV2D: files[0] = "conv2d.c"; return 1;
+  case GH_OP_BATCHNORM: files[0] = "batchnorm.c"; return 1;
+  case GH_OP_ACTIVATION: files[0] = "activation.c"; return 1;
+  case GH_OP_ADD: files[0] = "add.c"; return 1;
+  case GH_OP_MUL: files[0] = "mul_channel.c"; return 1;
   case GH_OP_CONCAT:
   case GH_OP_SLICE:
-  case GH_OP_FLATTEN: return "copy.c";
-  case GH_OP_SHUFFLE: return "channel_shuffle.c";
-  case GH_OP_AVGPOOL: return "avgpool.c";
-  case GH_OP_MAXPOOL: return "maxpool.c";
-  case GH_OP_GLOBAL_AVGPOOL: return "global_avgpool.c";
-  case GH_OP_LINEAR: return "linear.c";
-  default: return NULL;
+  case GH_OP_FLATTEN: files[0] = "copy.c"; return 1;
+  case GH_OP_SHUFFLE: files[0] = "channel_shuffle.c"; return 1;
+  case GH_OP_AVGPOOL:
+    files[0] = "window.c";
+    files[1] = "avgpool.c";
+    return 2;
+  case GH_OP_MAXPOOL:
+    files[0] = "window.c";
+    files[1] = "maxpool.c";
+    return 2;
+  case GH_OP_GLOBAL_AVGPOOL: files[0] = "global_avgpool.c"; return 1;
+  case GH_OP_LINEAR: files[0] = "linear.c"; return 1;
+  case GH_OP_GHOST:
+    files[0] = "conv2d.c";
+    if (n->residual >= 0) {
+      files[1] = "add.c";
+      return 2;
+    }
+    if (n->act != GH_ACT_NONE) {
+      files[1] = "activation.c";
+      return 2;
+    }
+    return 1;
+  default: return 0;
   }
 }
 
@@ -215,11 +233,71 @@ static const char *weight_ptr(const Emitter *e, int param) {
   return arena_printf(e->arena, "(w + %zu)", e->weight_at[param]);
 }
 
+
 static const char *act_macro(Act act) {
   static const char *const names[GH_ACT_COUNT] = {
       "GHR_ACT_NONE", "GHR_ACT_RELU", "GHR_ACT_RELU6", "GHR_ACT_HARD_SIGMOID",
       "GHR_ACT_HARD_SWISH"};
   return names[act];
+}
+
+// The value in slot `slot` of n->in (residual, input scale), or NULL.
+static const char *extra_ptr(const Emitter *e, const Node *n, int slot) {
+  return slot < 0 ? "NULL" : value_ptr(e, n->in[slot]);
+}
+
+// One ghr_conv2d call; the window and the input shuffle come from n.
+static void emit_conv(Buf *b, const char *x, const Value *in, const char *y,
+                      const Value *out, int oc_per_group, const char *weight,
+                      const char *bias, const Node *n, int groups,
+                      const char *in_scale, const char *residual,
+                      const char *act) {
+  buf_printf(b,
+             "  ghr_conv2d(%s, %d, %d, %d, %s, %d, %d, %d, %s, %s, %d, %d, %d, "
+             "%d, %d, %d, %d, %d, %s, %d, %s, %s);\n",
+             x, in->c, in->h, in->w, y, out->c, out->h, out->w, weight, bias,
+             n->kh, n->kw, n->stride_h, n->stride_w, n->pad_h, n->pad_w, groups,
+             oc_per_group, in_scale, n->in_shuffle, residual, act);
+}
+
+// A ghost module (ir.h): the primary conv writes channels [0, P), the cheap
+// depthwise conv reads them and writes [P, O) of the same buffer; the
+// residual and the final activation follow.
+static void emit_ghost(Emitter *e, Buf *b, const Node *n, const char *x,
+                       const char *y) {
+  const Value *in = &e->g->values[n->in[0]], *out = &e->g->values[n->out];
+  int primary = n->ghost_primary, cheap = out->c - primary;
+  size_t plane = (size_t)out->h * (size_t)out->w;
+  Value primary_maps = {primary, out->h, out->w, 0, NULL};
+  Value cheap_maps = {cheap, out->h, out->w, 0, NULL};
+  const char *residual = extra_ptr(e, n, n->residual);
+  bool has_residual = n->residual >= 0;
+  // The residual forbids an inner activation (fuse_residual).
+  gh_assert(!has_residual || n->inner_act == GH_ACT_NONE);
+  emit_conv(b, x, in, y, &primary_maps, primary, weight_ptr(e, n->params[0]),
+            weight_ptr(e, n->params[1]), n, 1, extra_ptr(e, n, n->in_scale),
+            "NULL", act_macro(n->inner_act));
+  Node dw = *n;
+  dw.kh = dw.kw = n->ghost_dw;
+  dw.stride_h = dw.stride_w = 1;
+  dw.pad_h = dw.pad_w = n->ghost_dw / 2;
+  dw.in_shuffle = 0;
+  const char *cheap_out = arena_printf(e->arena, "%s + %zu", y,
+                                       (size_t)primary * plane);
+  const char *cheap_residual =
+      has_residual ? arena_printf(e->arena, "%s + %zu", residual,
+                                  (size_t)primary * plane)
+                   : "NULL";
+  emit_conv(b, y, &primary_maps, cheap_out, &cheap_maps, n->ghost_mult,
+            weight_ptr(e, n->params[2]), weight_ptr(e, n->params[3]), &dw,
+            primary, "NULL", cheap_residual,
+            act_macro(has_residual ? n->act : n->inner_act));
+  if (has_residual)
+    buf_printf(b, "  ghr_add(%s, %s, %s, %zu, %s);\n", y, residual, y,
+               (size_t)primary * plane, act_macro(n->act));
+  else if (n->act != GH_ACT_NONE)
+    buf_printf(b, "  ghr_activation(%s, %s, %zu, %s);\n", y, y,
+               value_count(out), act_macro(n->act));
 }
 
 static void emit_call(Emitter *e, Buf *b, const Node *n) {
@@ -232,13 +310,13 @@ static void emit_call(Emitter *e, Buf *b, const Node *n) {
   size_t hw = (size_t)out->h * (size_t)out->w;
   switch (n->op) {
   case GH_OP_CONV2D:
-    buf_printf(b,
-               "  ghr_conv2d(%s, %d, %d, %d, %s, %d, %d, %d, %s, %s, %d, %d, "
-               "%d, %d, %d, %d, %d, %s);\n",
-               x, in->c, in->h, in->w, y, out->c, out->h, out->w,
-               weight_ptr(e, n->params[0]), weight_ptr(e, n->params[1]), n->kh,
-               n->kw, n->stride_h, n->stride_w, n->pad_h, n->pad_w, n->groups,
-               act);
+    emit_conv(b, x, in, y, out, n->out_features / n->groups,
+              weight_ptr(e, n->params[0]), weight_ptr(e, n->params[1]), n,
+              n->groups, extra_ptr(e, n, n->in_scale),
+              extra_ptr(e, n, n->residual), act);
+    break;
+  case GH_OP_GHOST:
+    emit_ghost(e, b, n, x, y);
     break;
   case GH_OP_BATCHNORM:
     buf_printf(b, "  ghr_batchnorm(%s, %s, %d, %zu, %s, %s, %s, %s, %.9gf, %s);\n",
@@ -312,16 +390,20 @@ static void emit_code(Emitter *e, const char *provenance, Output *out) {
              "#include <stdint.h>\n#include <string.h>\n\n"
              "#define GHR_API static\n", e->id);
   paste_runtime(&b, "ghr.h");
-  const char *pasted[GH_OP_COUNT];
+  const char *pasted[32];
   int n_pasted = 0;
   for (int i = 0; i < g->n_nodes; i++) {
-    const char *file = kernel_file(g->nodes[i].op);
-    bool seen = !file;
-    for (int k = 0; k < n_pasted && !seen; k++)
-      seen = strcmp(pasted[k], file) == 0;
-    if (!seen) {
-      paste_runtime(&b, file);
-      pasted[n_pasted++] = file;
+    const char *files[3];
+    int n_files = node_kernels(&g->nodes[i], files);
+    for (int f = 0; f < n_files; f++) {
+      bool seen = false;
+      for (int k = 0; k < n_pasted && !seen; k++)
+        seen = strcmp(pasted[k], files[f]) == 0;
+      if (!seen) {
+        gh_assert(n_pasted < 32);
+        paste_runtime(&b, files[f]);
+        pasted[n_pasted++] = files[f];
+      }
     }
   }
   buf_printf(&b, "\n");

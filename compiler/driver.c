@@ -26,7 +26,7 @@ static const char *base_name(const char *path) {
 }
 
 static const char *provenance(const Options *opt, const Graph *g,
-                              uint64_t spec_hash) {
+                              uint64_t spec_hash, uint64_t weights_hash) {
   const Value *in = &g->values[g->input];
   const char *weights =
       opt->random_weights
@@ -42,7 +42,24 @@ static const char *provenance(const Options *opt, const Graph *g,
       "options:%s",
       GHOSTCC_VERSION, g->name, in->c, in->h, in->w,
       base_name(opt->spec.spec_path), (unsigned long long)spec_hash, weights,
-      (unsigned long long)hash_params(g), opt->options_text);
+      (unsigned long long)weights_hash, opt->options_text);
+}
+
+// --max-arena: names the first layer whose output ends past the budget.
+static _Noreturn void report_over_budget(const Graph *g, const MemPlan *plan,
+                                         size_t budget) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    size_t at = plan->offset[n->out];
+    size_t end = at + value_count(&g->values[n->out]) * sizeof(float);
+    if (at != SIZE_MAX && end > budget)
+      gh_error_at(n->loc, "the arena needs %zu bytes, over --max-arena %zu: "
+                  "layer '%s' (%s) puts its output at bytes [%zu, %zu)",
+                  plan->arena_bytes, budget, n->name ? n->name : "",
+                  op_names[n->op], at, end);
+  }
+  gh_error("the arena needs %zu bytes, over --max-arena %zu",
+           plan->arena_bytes, budget);
 }
 
 void compile(const Options *opt) {
@@ -51,21 +68,33 @@ void compile(const Options *opt) {
   unsigned char *spec =
       read_file(&arena, opt->spec.spec_path, MAX_SPEC_FILE, &spec_len);
   Graph *g = spec_parse(&arena, &opt->spec, spec, spec_len);
+  if (opt->dump_lowered)
+    graph_print(g, stdout);
+  ModelStats stats = model_stats(g);
+
+  // Passes fold weights, so they need some even when only the summary or
+  // the IR is wanted; those never show the values.
+  if (opt->weights_path)
+    weights_bind(g, st_load(&arena, opt->weights_path), opt->weights_path);
+  else
+    weights_random(g, opt->seed);
+  uint64_t weights_hash = hash_params(g);
+
+  run_passes(g, &opt->passes);
   if (opt->dump_ir)
     graph_print(g, stdout);
 
-  if (opt->weights_path)
-    weights_bind(g, st_load(&arena, opt->weights_path), opt->weights_path);
-  else if (opt->random_weights)
-    weights_random(g, opt->seed);
-
   MemPlan plan = plan_memory(g, &arena);
   if (opt->summary)
-    print_summary(g, &plan, stdout);
+    print_summary(g, &plan, &stats, stdout);
+  if (opt->max_arena && plan.arena_bytes > opt->max_arena)
+    report_over_budget(g, &plan, opt->max_arena);
 
   if (opt->emit) {
     Output out = {0};
-    emit_c(g, &plan, provenance(opt, g, hash_bytes(HASH_SEED, spec, spec_len)),
+    emit_c(g, &plan,
+           provenance(opt, g, hash_bytes(HASH_SEED, spec, spec_len),
+                      weights_hash),
            &out);
     write_output(opt->out_dir, &out);
   }

@@ -4,6 +4,7 @@
 
 #include "../codegen/codegen.h"
 #include "../ir/ir.h"
+#include "../passes/passes.h"
 
 #define GHOSTCC_VERSION "0.1.0"
 
@@ -78,7 +79,10 @@ typedef struct {
   bool random_weights;        // --random-weights SEED
   uint64_t seed;
   bool summary;               // --summary
-  bool dump_ir;               // --dump-ir
+  bool dump_lowered;          // --dump-ir=lower: the IR before any pass
+  bool dump_ir;               // --dump-ir: the IR the backend gets
+  PassOptions passes;         // --no-PASS, --dump-ir=PASS
+  size_t max_arena;           // --max-arena BYTES, 0: no limit
   bool emit;                  // write generated code
   const char *options_text;   // the options, for the provenance comment
 } Options;
@@ -87,6 +91,14 @@ typedef struct {
 void compile(const Options *opt);
 
 // summary.c: --summary, per layer and in total.
-void print_summary(const Graph *g, const MemPlan *plan, FILE *out);
+typedef struct {
+  uint64_t params;  // learnable, as PyTorch counts them
+  uint64_t macs;
+} ModelStats;
+
+// The network as specified, before passes change its layers.
+ModelStats model_stats(const Graph *g);
+void print_summary(const Graph *g, const MemPlan *plan,
+                   const ModelStats *model, FILE *out);
 
 #endif

@@ -26,9 +26,17 @@ static const char usage[] =
     "  --emit c               what to generate (only C for now)\n"
     "  --summary              print per layer: op, output shape, params, MACs,\n"
     "                         arena offset and bytes; then the totals\n"
-    "  --dump-ir              print the IR\n"
+    "  --dump-ir              print the IR the backend gets (after all passes)\n"
+    "  --dump-ir=PASS         print the IR after PASS; --dump-ir=lower: before\n"
+    "                         any pass (may be given more than once)\n"
+    "  --no-PASS              turn a pass off\n"
+    "  --max-arena BYTES      fail if the arena needs more than BYTES, naming\n"
+    "                         the layer where the plan goes over\n"
     "  --help                 print this help\n"
     "  --version              print the version\n"
+    "\n"
+    "passes, in order: fold_bn, fuse_activation, fuse_ghost, shuffle_remap,\n"
+    "fuse_se, fuse_residual\n"
     "\n"
     "With --summary or --dump-ir and no -o, nothing is written.\n"
     "Errors go to stderr as FILE:LINE:COL: error: ...; the exit status is 1\n"
@@ -49,14 +57,20 @@ static const char *option_value(int argc, char **argv, int *i,
   return argv[++*i];
 }
 
-static uint64_t parse_seed(const char *text) {
+static uint64_t parse_count(const char *option, const char *text) {
   char *end;
   errno = 0;
   unsigned long long v = strtoull(text, &end, 10);
   if (!*text || *end || errno || text[0] == '-')
-    gh_error("--random-weights needs a non-negative integer seed, got '%s'",
-             text);
+    gh_error("%s needs a non-negative integer, got '%s'", option, text);
   return v;
+}
+
+static int pass_named(const char *name, const char *option) {
+  int i = pass_index(name);
+  if (i < 0)
+    gh_error("%s: no pass '%s' (see ghostcc --help)", option, name);
+  return i;
 }
 
 int main(int argc, char **argv) {
@@ -67,12 +81,14 @@ int main(int argc, char **argv) {
   char *options_text = arena_strdup(&arena, "");
   bool want_output = false;
   for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i], *v;
+    const char *arg = argv[i], *v = NULL;
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
       fputs(usage, stdout);
+      arena_free(&arena);
       return 0;
     } else if (!strcmp(arg, "--version")) {
       printf("ghostcc %s\n", GHOSTCC_VERSION);
+      arena_free(&arena);
       return 0;
     } else if ((v = option_value(argc, argv, &i, "-o"))) {
       opt.out_dir = v;
@@ -84,7 +100,7 @@ int main(int argc, char **argv) {
       opt.weights_path = v;
     } else if ((v = option_value(argc, argv, &i, "--random-weights"))) {
       opt.random_weights = true;
-      opt.seed = parse_seed(v);
+      opt.seed = parse_count("--random-weights", v);
     } else if ((v = option_value(argc, argv, &i, "--width"))) {
       overrides[opt.spec.n_overrides++] = arena_printf(&arena, "width=%s", v);
     } else if ((v = option_value(argc, argv, &i, "--resolution"))) {
@@ -102,6 +118,17 @@ int main(int argc, char **argv) {
     } else if (!strcmp(arg, "--dump-ir")) {
       opt.dump_ir = true;
       continue;
+    } else if (!strncmp(arg, "--dump-ir=", 10)) {
+      if (!strcmp(arg + 10, "lower"))
+        opt.dump_lowered = true;
+      else
+        opt.passes.dump_after[pass_named(arg + 10, "--dump-ir")] = true;
+      continue;
+    } else if ((v = option_value(argc, argv, &i, "--max-arena"))) {
+      opt.max_arena = (size_t)parse_count("--max-arena", v);
+      continue;
+    } else if (!strncmp(arg, "--no-", 5)) {
+      opt.passes.disabled[pass_named(arg + 5, arg)] = true;
     } else if (arg[0] == '-' && arg[1]) {
       gh_error("unknown option '%s' (see ghostcc --help)", arg);
     } else {
@@ -112,17 +139,22 @@ int main(int argc, char **argv) {
     }
     // Options that shape the output are recorded in its provenance.
     options_text = arena_printf(&arena, "%s %s", options_text, arg);
-    if (!strchr(arg, '=') && strcmp(arg, v) != 0)
+    if (v && v != arg + strlen(arg) - strlen(v))
       options_text = arena_printf(&arena, "%s %s", options_text, v);
   }
   if (!opt.spec.spec_path) {
     fputs(usage, stderr);
+    arena_free(&arena);
     return 1;
   }
   if (opt.weights_path && opt.random_weights)
     gh_error("--weights and --random-weights exclude each other");
   opt.spec.overrides = overrides;
-  opt.emit = want_output || (!opt.summary && !opt.dump_ir);
+  opt.passes.dump = stdout;
+  bool dumps = opt.dump_ir || opt.dump_lowered;
+  for (int i = 0; i < n_passes; i++)
+    dumps |= opt.passes.dump_after[i];
+  opt.emit = want_output || (!opt.summary && !dumps);
   if (opt.emit && !opt.weights_path && !opt.random_weights)
     gh_error("no weights: give --weights FILE (safetensors) or "
              "--random-weights SEED");

@@ -3,7 +3,8 @@
 #include "ghostcc.h"
 
 // Learnable parameters, counted as PyTorch's numel() over parameters():
-// BatchNorm's running statistics are buffers, not parameters.
+// BatchNorm's running statistics are buffers, not parameters. (Per layer of
+// the compiled graph, these are the parameters it stores.)
 static uint64_t node_params(const Graph *g, const Node *n) {
   int learnable = n->op == GH_OP_BATCHNORM ? 2 : GH_MAX_PARAMS;
   uint64_t total = 0;
@@ -13,7 +14,17 @@ static uint64_t node_params(const Graph *g, const Node *n) {
   return total;
 }
 
-void print_summary(const Graph *g, const MemPlan *plan, FILE *out) {
+ModelStats model_stats(const Graph *g) {
+  ModelStats s = {0};
+  for (int i = 0; i < g->n_nodes; i++) {
+    s.params += node_params(g, &g->nodes[i]);
+    s.macs += node_macs(g, &g->nodes[i]);
+  }
+  return s;
+}
+
+void print_summary(const Graph *g, const MemPlan *plan,
+                   const ModelStats *model, FILE *out) {
   const Value *in = &g->values[g->input];
   fprintf(out, "%s: input %dx%dx%d\n", g->name, in->c, in->h, in->w);
   fprintf(out, "%-44s %-15s %-13s %10s %12s %10s %9s\n", "layer", "op",
@@ -38,9 +49,12 @@ void print_summary(const Graph *g, const MemPlan *plan, FILE *out) {
             n->name ? n->name : "", op, shape, (unsigned long long)p,
             (unsigned long long)m, offset, value_count(v) * sizeof(float));
   }
-  fprintf(out, "total: %llu params (%.2f M), %llu MACs (%.1f M), %d layers\n",
-          (unsigned long long)params, (double)params / 1e6,
-          (unsigned long long)macs, (double)macs / 1e6, g->n_nodes - 1);
+  fprintf(out, "total: %llu params (%.2f M), %llu MACs (%.1f M)\n",
+          (unsigned long long)model->params, (double)model->params / 1e6,
+          (unsigned long long)model->macs, (double)model->macs / 1e6);
+  fprintf(out, "compiled: %d ops, %llu stored params, %llu MACs\n",
+          g->n_nodes - 1, (unsigned long long)params,
+          (unsigned long long)macs);
   uint64_t stored = 0;
   for (int i = 0; i < g->n_params; i++)
     stored += g->params[i].count * sizeof(float);

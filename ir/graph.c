@@ -54,6 +54,7 @@ Node node_init(OpKind op, const char *name, SrcLoc loc) {
   n.kh = n.kw = 1;
   n.groups = 1;
   n.out = -1;
+  n.residual = n.in_scale = -1;
   for (int i = 0; i < GH_MAX_PARAMS; i++)
     n.params[i] = -1;
   return n;
@@ -119,7 +120,96 @@ uint64_t node_macs(const Graph *g, const Node *n) {
   }
   case GH_OP_LINEAR:
     return (uint64_t)g->values[n->in[0]].c * (uint64_t)out->c;
+  case GH_OP_GHOST: {
+    uint64_t plane = (uint64_t)out->h * (uint64_t)out->w;
+    uint64_t primary = (uint64_t)g->values[n->in[0]].c * n->kh * n->kw *
+                       (uint64_t)n->ghost_primary;
+    uint64_t cheap = (uint64_t)n->ghost_dw * n->ghost_dw *
+                     (uint64_t)(out->c - n->ghost_primary);
+    return (primary + cheap) * plane;
+  }
   default:
     return 0;
   }
+}
+
+int node_base_inputs(const Node *n) {
+  return n->n_in - (n->residual >= 0) - (n->in_scale >= 0);
+}
+
+void graph_replace_uses(Graph *g, int from, int to) {
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i].n_in; k++)
+      if (g->nodes[i].in[k] == from)
+        g->nodes[i].in[k] = to;
+  if (g->output == from)
+    g->output = to;
+}
+
+int value_uses(const Graph *g, int value) {
+  int uses = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].dead)
+      for (int k = 0; k < g->nodes[i].n_in; k++)
+        uses += g->nodes[i].in[k] == value;
+  return uses;
+}
+
+void graph_replace_node(Graph *g, int at, Node fused) {
+  fused.out = g->nodes[at].out;
+  fused.dead = false;
+  g->nodes[at] = fused;
+}
+
+void graph_compact(Graph *g) {
+  // Dead code: nodes nobody reads, repeated until nothing changes.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (int i = g->n_nodes - 1; i > 0; i--) {
+      Node *n = &g->nodes[i];
+      if (!n->dead && n->out != g->output && value_uses(g, n->out) == 0) {
+        n->dead = true;
+        changed = true;
+      }
+    }
+  }
+  int *new_value = arena_array(g->arena, (size_t)g->n_values, sizeof(int));
+  int *new_param = arena_array(g->arena, (size_t)g->n_params + 1, sizeof(int));
+  for (int p = 0; p < g->n_params; p++)
+    new_param[p] = -1;
+  // Renumbering reads old entries in any order: copy them first.
+  Value *old_values = arena_array(g->arena, (size_t)g->n_values, sizeof(Value));
+  memcpy(old_values, g->values, (size_t)g->n_values * sizeof(Value));
+  Param *old_params = arena_array(g->arena, (size_t)g->n_params + 1,
+                                  sizeof(Param));
+  if (g->n_params)
+    memcpy(old_params, g->params, (size_t)g->n_params * sizeof(Param));
+  int n_nodes = 0, n_params = 0;
+  for (int i = 0; i < g->n_nodes; i++) {
+    Node n = g->nodes[i];
+    if (n.dead)
+      continue;
+    for (int k = 0; k < n.n_in; k++)
+      n.in[k] = new_value[n.in[k]];
+    for (int slot = 0; slot < GH_MAX_PARAMS; slot++) {
+      int p = n.params[slot];
+      if (p < 0)
+        continue;
+      if (new_param[p] < 0) {
+        new_param[p] = n_params;
+        g->params[n_params++] = old_params[p];
+      }
+      n.params[slot] = new_param[p];
+    }
+    Value v = old_values[n.out];
+    new_value[n.out] = n_nodes;
+    v.producer = n_nodes;
+    n.out = n_nodes;
+    g->values[n_nodes] = v;
+    g->nodes[n_nodes++] = n;
+  }
+  g->input = new_value[g->input];
+  g->output = new_value[g->output];
+  g->n_nodes = g->n_values = n_nodes;
+  g->n_params = n_params;
 }

@@ -1,7 +1,8 @@
 // The reference interpreter: the oracle every pass and backend is tested
 // against. It favours obvious correctness over speed: one fresh buffer per
-// value, plain loops that follow each op's definition, and no code shared
-// with runtime/, so a bug in a kernel cannot hide by being copied here.
+// value (and per conv input read through a prologue), plain loops that
+// follow each op's definition, and no code shared with runtime/, so a bug in
+// a kernel cannot hide by being copied here.
 //
 // Sums (convolution, linear, pooling, batchnorm) accumulate in double and
 // round to float once. The oracle's own rounding error is then far below a
@@ -41,16 +42,35 @@ static const float *param_data(const Graph *g, const Node *n, int slot,
   return p->data;
 }
 
-static void run_conv2d(const Graph *g, const Node *n, const Value *in,
-                       const float *x, const Value *out, float *y) {
-  int groups = n->groups;
-  gh_assert(groups >= 1 && in->c % groups == 0 && out->c % groups == 0);
-  int in_per_group = in->c / groups, out_per_group = out->c / groups;
-  gh_assert(out->h == window_count(in->h, n->kh, n->stride_h, n->pad_h));
-  gh_assert(out->w == window_count(in->w, n->kw, n->stride_w, n->pad_w));
-  int weight_dims[4] = {out->c, in_per_group, n->kh, n->kw};
-  const float *weight = param_data(g, n, 0, false, 4, weight_dims);
-  const float *bias = param_data(g, n, 1, true, 1, (int[]){out->c});
+static float relu6(float v) { return fminf(fmaxf(v, 0.0f), 6.0f); }
+
+static float activate(Act act, float v) {
+  switch (act) {
+  case GH_ACT_NONE: return v;
+  case GH_ACT_RELU: return fmaxf(v, 0.0f);
+  case GH_ACT_RELU6: return relu6(v);
+  case GH_ACT_HARD_SIGMOID: return relu6(v + 3.0f) / 6.0f;
+  case GH_ACT_HARD_SWISH: return v * relu6(v + 3.0f) / 6.0f;
+  case GH_ACT_COUNT: break;
+  }
+  gh_assert(!"unknown activation");
+  return v;
+}
+
+// y (out) = conv(x (in), weight) + bias, zero padding. Output channel o
+// belongs to group o / out_per_group, which reads the input channels
+// [group * in_per_group, (group + 1) * in_per_group). Usually out->c is
+// groups * out_per_group; a ghost module's cheap conv computes fewer, the
+// leading output channels only. weight is (out->c, in_per_group, kh, kw).
+static void conv2d(const Value *in, const float *x, const Value *out,
+                   float *y, const float *weight, const float *bias, int kh,
+                   int kw, int stride_h, int stride_w, int pad_h, int pad_w,
+                   int groups, int out_per_group) {
+  gh_assert(groups >= 1 && in->c % groups == 0 && out_per_group >= 1);
+  gh_assert((out->c - 1) / out_per_group < groups);  // every o has a group
+  int in_per_group = in->c / groups;
+  gh_assert(out->h == window_count(in->h, kh, stride_h, pad_h));
+  gh_assert(out->w == window_count(in->w, kw, stride_w, pad_w));
 
   for (int o = 0; o < out->c; o++) {
     int first_in = (o / out_per_group) * in_per_group;  // o's group's inputs
@@ -58,15 +78,15 @@ static void run_conv2d(const Graph *g, const Node *n, const Value *in,
       for (int ox = 0; ox < out->w; ox++) {
         double sum = bias ? bias[o] : 0.0;
         for (int i = 0; i < in_per_group; i++) {
-          for (int ky = 0; ky < n->kh; ky++) {
-            for (int kx = 0; kx < n->kw; kx++) {
-              int iy = oy * n->stride_h - n->pad_h + ky;
-              int ix = ox * n->stride_w - n->pad_w + kx;
+          for (int ky = 0; ky < kh; ky++) {
+            for (int kx = 0; kx < kw; kx++) {
+              int iy = oy * stride_h - pad_h + ky;
+              int ix = ox * stride_w - pad_w + kx;
               if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w)
                 continue;  // zero padding adds nothing
               // weight is (O, I/groups, KH, KW)
-              size_t w_at = (((size_t)o * in_per_group + i) * n->kh + ky) *
-                                (size_t)n->kw + kx;
+              size_t w_at = (((size_t)o * in_per_group + i) * kh + ky) *
+                                (size_t)kw + kx;
               sum += (double)weight[w_at] * x[chw(in, first_in + i, iy, ix)];
             }
           }
@@ -75,6 +95,91 @@ static void run_conv2d(const Graph *g, const Node *n, const Value *in,
       }
     }
   }
+}
+
+// The input a conv2d or ghost_module node convolves: in[0] read through its
+// prologue (see Node in ir.h). Channel c is x[shuffled(c)] * scale[c], where
+// shuffled(c) = (c % s) * (C / s) + c / s for in_shuffle = s, PyTorch's
+// channel shuffle: view (s, C/s), transpose. Returns in[0]'s own buffer when
+// there is no prologue, else a fresh one from scratch.
+static const float *conv_input(const Graph *g, const Node *n,
+                               float *const *buf, Arena *scratch) {
+  const Value *in = &g->values[n->in[0]];
+  const float *x = buf[n->in[0]];
+  if (n->in_shuffle == 0 && n->in_scale < 0)
+    return x;
+  gh_assert(n->in_shuffle >= 0);
+  int shuffle = n->in_shuffle > 0 ? n->in_shuffle : 1;  // 1 group: identity
+  gh_assert(in->c % shuffle == 0);
+  const float *scale = NULL;
+  if (n->in_scale >= 0) {
+    const Value *s = &g->values[n->in[n->in_scale]];
+    gh_assert(s->c == in->c && s->h == 1 && s->w == 1);
+    scale = buf[n->in[n->in_scale]];
+  }
+  float *xs = arena_array(scratch, value_count(in), sizeof *xs);
+  for (int c = 0; c < in->c; c++) {
+    int from = (c % shuffle) * (in->c / shuffle) + c / shuffle;
+    for (int iy = 0; iy < in->h; iy++)
+      for (int ix = 0; ix < in->w; ix++) {
+        float v = x[chw(in, from, iy, ix)];
+        xs[chw(in, c, iy, ix)] = scale ? v * scale[c] : v;
+      }
+  }
+  return xs;
+}
+
+static void run_conv2d(const Graph *g, const Node *n, const Value *in,
+                       const float *x, const Value *out, float *y) {
+  int groups = n->groups;
+  gh_assert(groups >= 1 && in->c % groups == 0 && out->c % groups == 0);
+  int weight_dims[4] = {out->c, in->c / groups, n->kh, n->kw};
+  const float *weight = param_data(g, n, 0, false, 4, weight_dims);
+  const float *bias = param_data(g, n, 1, true, 1, (int[]){out->c});
+  conv2d(in, x, out, y, weight, bias, n->kh, n->kw, n->stride_h, n->stride_w,
+         n->pad_h, n->pad_w, groups, out->c / groups);
+}
+
+// GhostNet's ghost module (see Node in ir.h), into y's channels:
+//   [0, P): primary = inner_act(conv(x, [0]) + [1]), the node's kernel,
+//           stride and padding, groups 1;
+//   [P, O): cheap = inner_act(conv(primary, [2]) + [3]), D x D, stride 1,
+//           padding D/2, cheap channel j reading primary channel j / mult
+//           (a depthwise conv with channel multiplier mult, of which only
+//           the first O - P maps exist).
+static void run_ghost(const Graph *g, const Node *n, const Value *in,
+                      const float *x, const Value *out, float *y) {
+  int primary_c = n->ghost_primary, mult = n->ghost_mult, d = n->ghost_dw;
+  int cheap_c = out->c - primary_c;
+  gh_assert(n->groups == 1);
+  gh_assert(primary_c >= 1 && mult >= 1 && d >= 1);
+  gh_assert(cheap_c >= 0 && cheap_c <= primary_c * mult);
+
+  // The primary maps are y's leading channels: a (P, H, W) tensor at y.
+  Value primary = {.c = primary_c, .h = out->h, .w = out->w};
+  int primary_dims[4] = {primary_c, in->c, n->kh, n->kw};
+  const float *w0 = param_data(g, n, 0, false, 4, primary_dims);
+  const float *b1 = param_data(g, n, 1, true, 1, (int[]){primary_c});
+  conv2d(in, x, &primary, y, w0, b1, n->kh, n->kw, n->stride_h, n->stride_w,
+         n->pad_h, n->pad_w, 1, primary_c);
+  for (size_t i = 0; i < value_count(&primary); i++)
+    y[i] = activate(n->inner_act, y[i]);
+
+  if (cheap_c == 0) {
+    gh_assert(n->params[2] < 0 && n->params[3] < 0);
+    return;
+  }
+  // The cheap maps follow: a (O - P, H, W) tensor right after the primary.
+  Value cheap = {.c = cheap_c, .h = out->h, .w = out->w};
+  float *cheap_y = y + value_count(&primary);
+  int cheap_dims[4] = {cheap_c, 1, d, d};
+  const float *w2 = param_data(g, n, 2, false, 4, cheap_dims);
+  const float *b3 = param_data(g, n, 3, true, 1, (int[]){cheap_c});
+  // conv2d asserts the cheap maps keep the primary's size (d odd).
+  conv2d(&primary, y, &cheap, cheap_y, w2, b3, d, d, 1, 1, d / 2, d / 2,
+         primary_c, mult);
+  for (size_t i = 0; i < value_count(&cheap); i++)
+    cheap_y[i] = activate(n->inner_act, cheap_y[i]);
 }
 
 static void run_batchnorm(const Graph *g, const Node *n, const Value *in,
@@ -146,24 +251,9 @@ static void run_linear(const Graph *g, const Node *n, const Value *in,
   }
 }
 
-static float relu6(float v) { return fminf(fmaxf(v, 0.0f), 6.0f); }
-
-static float activate(Act act, float v) {
-  switch (act) {
-  case GH_ACT_NONE: return v;
-  case GH_ACT_RELU: return fmaxf(v, 0.0f);
-  case GH_ACT_RELU6: return relu6(v);
-  case GH_ACT_HARD_SIGMOID: return relu6(v + 3.0f) / 6.0f;
-  case GH_ACT_HARD_SWISH: return v * relu6(v + 3.0f) / 6.0f;
-  case GH_ACT_COUNT: break;
-  }
-  gh_assert(!"unknown activation");
-  return v;
-}
-
 // Computes node n into buf[n->out] from the buffers of its inputs.
 static void run_node(const Graph *g, const Node *n, const float *input,
-                     float *const *buf) {
+                     float *const *buf, Arena *scratch) {
   const Value *out = &g->values[n->out];
   float *y = buf[n->out];
   // Most ops have one input; name it once.
@@ -178,7 +268,7 @@ static void run_node(const Graph *g, const Node *n, const float *input,
     memcpy(y, input, value_count(out) * sizeof *y);
     break;
   case GH_OP_CONV2D:
-    run_conv2d(g, n, in, x, out, y);
+    run_conv2d(g, n, in, conv_input(g, n, buf, scratch), out, y);
     break;
   case GH_OP_BATCHNORM:
     run_batchnorm(g, n, in, x, out, y);
@@ -265,6 +355,9 @@ static void run_node(const Graph *g, const Node *n, const float *input,
               out->w == 1);
     memcpy(y, x, value_count(out) * sizeof *y);
     break;
+  case GH_OP_GHOST:
+    run_ghost(g, n, in, conv_input(g, n, buf, scratch), out, y);
+    break;
   case GH_OP_COUNT:
     gh_assert(!"unknown op");
   }
@@ -277,8 +370,17 @@ float *interp_run(const Graph *g, const float *input, Arena *scratch) {
   for (int k = 0; k < g->n_nodes; k++) {
     const Node *n = &g->nodes[k];
     gh_assert(n->op >= 0 && n->op < GH_OP_COUNT);
-    gh_assert(op_arity[n->op] < 0 ? n->n_in >= 1
-                                  : n->n_in == op_arity[n->op]);
+    int base = node_base_inputs(n);
+    gh_assert(op_arity[n->op] < 0 ? base >= 1 : base == op_arity[n->op]);
+    // The extra inputs follow the base ones, on the ops that take them.
+    bool conv_like = n->op == GH_OP_CONV2D || n->op == GH_OP_GHOST;
+    gh_assert(n->residual < 0 ||
+              ((conv_like || n->op == GH_OP_LINEAR) &&
+               n->residual >= base && n->residual < n->n_in));
+    gh_assert(n->in_scale < 0 ||
+              (conv_like && n->in_scale >= base && n->in_scale < n->n_in &&
+               n->in_scale != n->residual));
+    gh_assert(n->in_shuffle == 0 || conv_like);
     // Topological order: every input already computed.
     for (int i = 0; i < n->n_in; i++) {
       gh_assert(n->in[i] >= 0 && n->in[i] < g->n_values);
@@ -288,7 +390,15 @@ float *interp_run(const Graph *g, const float *input, Arena *scratch) {
     const Value *out = &g->values[n->out];
     gh_assert(out->c >= 1 && out->h >= 1 && out->w >= 1);
     buf[n->out] = arena_array(scratch, value_count(out), sizeof(float));
-    run_node(g, n, input, buf);
+    run_node(g, n, input, buf, scratch);
+    // The epilogue: the residual, then the activation.
+    if (n->residual >= 0) {
+      const Value *r = &g->values[n->in[n->residual]];
+      gh_assert(r->c == out->c && r->h == out->h && r->w == out->w);
+      const float *rx = buf[n->in[n->residual]];
+      for (size_t i = 0; i < value_count(out); i++)
+        buf[n->out][i] += rx[i];
+    }
     for (size_t i = 0; i < value_count(out); i++)
       buf[n->out][i] = activate(n->act, buf[n->out][i]);
   }

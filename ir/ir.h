@@ -86,7 +86,8 @@ uint64_t hash_bytes(uint64_t h, const void *data, size_t len);
   X(MAXPOOL, "maxpool", 1)                                          \
   X(GLOBAL_AVGPOOL, "global_avgpool", 1)                            \
   X(LINEAR, "linear", 1) /* input (C,1,1) */                       \
-  X(FLATTEN, "flatten", 1) /* (C,H,W) -> (C*H*W,1,1) */
+  X(FLATTEN, "flatten", 1) /* (C,H,W) -> (C*H*W,1,1) */             \
+  X(GHOST, "ghost_module", 1) /* fused: see Node */
 
 typedef enum {
 #define X(id, name, arity) GH_OP_##id,
@@ -129,6 +130,21 @@ typedef struct {
 //                   [1] bias (O) or -1
 //   batchnorm:      [0] weight/gamma, [1] bias/beta, [2] running_mean,
 //                   [3] running_var, all (C)
+//   ghost_module:   [0] primary weight (P, I, KH, KW), [1] its bias (P),
+//                   [2] cheap weight (O-P, 1, D, D), [3] its bias (O-P)
+//
+// A ghost_module node is GhostNet's module fused (passes/fuse_ghost.c):
+//   primary = inner_act(conv(x, [0]) + [1])           channels [0, P)
+//   cheap   = inner_act(dwconv(primary, [2]) + [3])   channels [P, O):
+//             cheap channel j reads primary channel j / ghost_mult
+// written straight into one output of O channels, no concat, no slice.
+//
+// Epilogues, applied in this order to an op's result (conv2d, linear,
+// ghost_module; act on every op):
+//   result (+ in[residual] if residual >= 0), then act.
+// Prologues, on how conv2d and ghost_module read their input x = in[0]:
+//   input channel c is x[shuffled(c)] when in_shuffle > 0 (channel shuffle
+//   with in_shuffle groups), times in[in_scale][c] when in_scale >= 0.
 typedef struct {
   OpKind op;
   const char *name;          // layer name, e.g. "blocks.0.0.ghost1.primary_conv.0"
@@ -147,6 +163,14 @@ typedef struct {
   bool count_include_pad;    // avgpool: padding counts in the divisor
   float eps;                 // batchnorm
   int params[GH_MAX_PARAMS]; // parameter ids or -1
+  int residual;              // index into in[] of a tensor added, or -1
+  int in_scale;              // index into in[] of a (C,1,1) input scale, or -1
+  int in_shuffle;            // shuffle groups applied to the input, 0: none
+  Act inner_act;             // ghost_module: act of primary and cheap maps
+  int ghost_primary;         // ghost_module: P, channels of the primary conv
+  int ghost_mult;            // ghost_module: cheap maps per primary map
+  int ghost_dw;              // ghost_module: cheap depthwise kernel size
+  bool dead;                 // removed by a pass; graph_compact drops it
 } Node;
 
 // A constant tensor, found by key in the weights file.
@@ -180,6 +204,18 @@ int graph_add_node(Graph *g, Node node);
 Node node_init(OpKind op, const char *name, SrcLoc loc);
 int graph_add_param(Graph *g, const char *key, int ndim, const int *dims,
                     SrcLoc loc);
+// Editing, for passes: point every use of `from` (and the graph output) at
+// `to`; count a value's consumers; drop dead nodes and unused parameters and
+// renumber, keeping the node order. Node indices and value ids change.
+void graph_replace_uses(Graph *g, int from, int to);
+int value_uses(const Graph *g, int value);
+void graph_compact(Graph *g);
+// Puts `fused` in the place of node `at`, producing at's output value, so
+// nothing downstream changes; the nodes it replaces are marked dead by the
+// caller.
+void graph_replace_node(Graph *g, int at, Node fused);
+// Number of inputs an op takes besides the residual and the input scale.
+int node_base_inputs(const Node *n);
 // Number of multiply-accumulates a node performs.
 uint64_t node_macs(const Graph *g, const Node *n);
 size_t value_count(const Value *v);  // elements
@@ -219,6 +255,7 @@ float *interp_run(const Graph *g, const float *input, Arena *scratch);
 //
 typedef struct {
   size_t *offset;      // per value: byte offset in the arena (SIZE_MAX: not in the arena)
+  int *in_place_of;    // per value: the input whose bytes it reuses, or -1
   size_t arena_bytes;  // size of the plan
   size_t lower_bound;  // largest total of simultaneously live tensors
   size_t sum_bytes;    // all intermediates added up

@@ -3,15 +3,52 @@
 // greedily, largest value first, each at the lowest offset that clears every
 // already placed value it is live with (TFLite's "greedy by size").
 // The network input and output live in the caller's buffers, not the arena.
+// An elementwise op whose input dies at it writes its result in place: the
+// two values are one storage interval.
 #include "ir.h"
 
 #include <stdlib.h>
 
 typedef struct {
-  int value;
-  int first, last;  // node steps where the value is live, inclusive
+  int value;        // the first value stored here
+  int first, last;  // node steps where the storage is live, inclusive
   size_t bytes;     // rounded up to GH_ARENA_ALIGN
 } Interval;
+
+static size_t aligned_bytes(const Value *v) {
+  size_t bytes = value_count(v) * sizeof(float);
+  return (bytes + GH_ARENA_ALIGN - 1) / GH_ARENA_ALIGN * GH_ARENA_ALIGN;
+}
+
+// Ops whose kernels allow the output to alias this input (runtime/: the
+// elementwise kernels, read-before-write per element).
+static bool may_overwrite(const Node *n, int k) {
+  switch (n->op) {
+  case GH_OP_ACTIVATION:
+  case GH_OP_BATCHNORM:
+  case GH_OP_FLATTEN:
+    return k == 0;
+  case GH_OP_ADD:
+    return k < 2;
+  case GH_OP_MUL:
+    return k == 0;
+  default:
+    return false;
+  }
+}
+
+// Step at which each value is read for the last time (its producer's step
+// if never read).
+static int *last_uses(const Graph *g, Arena *a) {
+  int *last = arena_array(a, (size_t)g->n_values, sizeof(int));
+  for (int v = 0; v < g->n_values; v++)
+    last[v] = g->values[v].producer;
+  for (int i = 0; i < g->n_nodes; i++)
+    for (int k = 0; k < g->nodes[i].n_in; k++)
+      if (last[g->nodes[i].in[k]] < i)
+        last[g->nodes[i].in[k]] = i;
+  return last;
+}
 
 static int by_size_desc(const void *a, const void *b) {
   const Interval *x = a, *y = b;
@@ -36,26 +73,37 @@ static bool overlap(const Interval *a, const Interval *b) {
 MemPlan plan_memory(const Graph *g, Arena *a) {
   MemPlan plan = {0};
   plan.offset = arena_array(a, (size_t)g->n_values, sizeof(size_t));
+  plan.in_place_of = arena_array(a, (size_t)g->n_values, sizeof(int));
+  int *last = last_uses(g, a);
+  // Storage intervals; a value written in place joins its input's.
+  int *storage = arena_array(a, (size_t)g->n_values, sizeof(int));
   Interval *iv = arena_array(a, (size_t)g->n_values, sizeof(Interval));
   int n = 0;
-  for (int v = 0; v < g->n_values; v++) {
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Node *node = &g->nodes[i];
+    int v = node->out;
     plan.offset[v] = SIZE_MAX;
+    plan.in_place_of[v] = -1;
+    storage[v] = -1;
     if (v == g->input || v == g->output)
       continue;
-    size_t bytes = value_count(&g->values[v]) * sizeof(float);
-    bytes = (bytes + GH_ARENA_ALIGN - 1) / GH_ARENA_ALIGN * GH_ARENA_ALIGN;
-    iv[n++] = (Interval){v, g->values[v].producer, g->values[v].producer,
-                         bytes};
-  }
-  int *slot = arena_array(a, (size_t)g->n_values, sizeof(int));
-  for (int i = 0; i < n; i++)
-    slot[iv[i].value] = i;
-  for (int i = 0; i < g->n_nodes; i++)
-    for (int k = 0; k < g->nodes[i].n_in; k++) {
-      int v = g->nodes[i].in[k];
-      if (v != g->input && v != g->output && iv[slot[v]].last < i)
-        iv[slot[v]].last = i;
+    size_t bytes = aligned_bytes(&g->values[v]);
+    plan.sum_bytes += bytes;
+    for (int k = 0; k < node->n_in && storage[v] < 0; k++) {
+      int u = node->in[k];
+      if (may_overwrite(node, k) && storage[u] >= 0 && last[u] == i &&
+          aligned_bytes(&g->values[u]) == bytes) {
+        storage[v] = storage[u];
+        plan.in_place_of[v] = u;
+      }
     }
+    if (storage[v] < 0) {
+      storage[v] = n;
+      iv[n++] = (Interval){v, i, i, bytes};
+    }
+    if (iv[storage[v]].last < last[v])
+      iv[storage[v]].last = last[v];
+  }
 
   // Lower bound: the most bytes live at any one step.
   for (int step = 0; step < g->n_nodes; step++) {
@@ -66,8 +114,6 @@ MemPlan plan_memory(const Graph *g, Arena *a) {
     if (live > plan.lower_bound)
       plan.lower_bound = live;
   }
-  for (int i = 0; i < n; i++)
-    plan.sum_bytes += iv[i].bytes;
 
   qsort(iv, (size_t)n, sizeof *iv, by_size_desc);
   size_t *offset_of = arena_array(a, (size_t)n + 1, sizeof(size_t));
@@ -85,9 +131,20 @@ MemPlan plan_memory(const Graph *g, Arena *a) {
       if (taken[j].end > at)
         at = taken[j].end;
     offset_of[i] = at;
-    plan.offset[iv[i].value] = at;
     if (at + iv[i].bytes > plan.arena_bytes)
       plan.arena_bytes = at + iv[i].bytes;
   }
+  // Back from storage to values: qsort moved the intervals, so find each
+  // storage's slot by its first value.
+  int *slot_of = arena_array(a, (size_t)g->n_values, sizeof(int));
+  for (int i = 0; i < n; i++)
+    slot_of[iv[i].value] = i;
+  for (int v = 0; v < g->n_values; v++)
+    if (storage[v] >= 0) {
+      int first = v;
+      while (plan.in_place_of[first] >= 0)
+        first = plan.in_place_of[first];
+      plan.offset[v] = offset_of[slot_of[first]];
+    }
   return plan;
 }

@@ -23,9 +23,22 @@ static void print_attrs(const Node *n, FILE *out) {
   case GH_OP_SHUFFLE:
     fprintf(out, " g=%d", n->groups);
     break;
+  case GH_OP_GHOST:
+    fprintf(out, " k=%dx%d s=%dx%d p=%dx%d primary=%d x%d dw=%d", n->kh, n->kw,
+            n->stride_h, n->stride_w, n->pad_h, n->pad_w, n->ghost_primary,
+            n->ghost_mult, n->ghost_dw);
+    if (n->inner_act != GH_ACT_NONE)
+      fprintf(out, " inner=%s", act_names[n->inner_act]);
+    break;
   default:
     break;
   }
+  if (n->in_shuffle)
+    fprintf(out, " in_shuffle=%d", n->in_shuffle);
+  if (n->in_scale >= 0)
+    fprintf(out, " in_scale=%%%d", n->in[n->in_scale]);
+  if (n->residual >= 0)
+    fprintf(out, " +residual=%%%d", n->in[n->residual]);
   if (n->act != GH_ACT_NONE)
     fprintf(out, " +%s", act_names[n->act]);
 }
@@ -37,7 +50,7 @@ void graph_print(const Graph *g, FILE *out) {
     const Value *v = &g->values[n->out];
     fprintf(out, "  %%%d = %s", n->out,
             n->op == GH_OP_ACTIVATION ? act_names[n->act] : op_names[n->op]);
-    for (int k = 0; k < n->n_in; k++)
+    for (int k = 0; k < node_base_inputs(n); k++)
       fprintf(out, "%s%%%d", k ? ", " : " ", n->in[k]);
     fprintf(out, " -> %dx%dx%d", v->c, v->h, v->w);
     if (n->op != GH_OP_ACTIVATION)

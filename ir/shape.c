@@ -43,7 +43,7 @@ static const char *window_shape(const Node *n, const Value *in, Value *out,
   if (n->pad_h < 0 || n->pad_w < 0)
     return fail(msg, size, "padding must not be negative, got %dx%d",
                 n->pad_h, n->pad_w);
-  bool pool = n->op != GH_OP_CONV2D;
+  bool pool = n->op == GH_OP_AVGPOOL || n->op == GH_OP_MAXPOOL;
   if (pool && (n->pad_h > n->kh / 2 || n->pad_w > n->kw / 2))
     return fail(msg, size,
                 "padding %dx%d must be at most half the kernel %dx%d",
@@ -150,6 +150,18 @@ static const char *shape_of(const Graph *g, const Node *n, Value *out,
     out->c = (int)value_count(in);
     out->h = out->w = 1;
     return NULL;
+  case GH_OP_GHOST:
+    if (n->ghost_dw % 2 == 0)
+      return fail(msg, size, "the cheap kernel (%d) must be odd to keep the "
+                  "map size", n->ghost_dw);
+    if (n->ghost_primary < 1 || n->ghost_mult < 1 || n->ghost_dw < 1 ||
+        n->out_features < n->ghost_primary ||
+        n->out_features > n->ghost_primary * (n->ghost_mult + 1))
+      return fail(msg, size, "ghost module of %d channels cannot come from "
+                  "%d primary maps with %d cheap maps each", n->out_features,
+                  n->ghost_primary, n->ghost_mult);
+    out->c = n->out_features;
+    return window_shape(n, in, out, msg, size);
   case GH_OP_COUNT:
     break;
   }
@@ -157,15 +169,45 @@ static const char *shape_of(const Graph *g, const Node *n, Value *out,
   return NULL;
 }
 
+// The epilogue and prologue inputs (see Node in ir.h).
+static const char *extras_shape(const Graph *g, const Node *n, const Value *v,
+                                char *msg, size_t size) {
+  const Value *in = &g->values[n->in[0]];
+  bool reads_conv_input = n->op == GH_OP_CONV2D || n->op == GH_OP_GHOST;
+  gh_assert(n->in_scale < 0 || reads_conv_input);
+  gh_assert(n->in_shuffle == 0 || reads_conv_input);
+  if (n->residual >= 0) {
+    const Value *r = &g->values[n->in[n->residual]];
+    if (r->c != v->c || r->h != v->h || r->w != v->w)
+      return fail(msg, size, "cannot add a residual of %dx%dx%d to %dx%dx%d",
+                  r->c, r->h, r->w, v->c, v->h, v->w);
+  }
+  if (n->in_scale >= 0) {
+    const Value *s = &g->values[n->in[n->in_scale]];
+    if (s->c != in->c || s->h != 1 || s->w != 1)
+      return fail(msg, size, "input scale %dx%dx%d does not match %d input "
+                  "channels", s->c, s->h, s->w, in->c);
+  }
+  if (n->in_shuffle < 0 || (n->in_shuffle > 0 && in->c % n->in_shuffle))
+    return fail(msg, size, "shuffle groups (%d) must divide channels (%d)",
+                n->in_shuffle, in->c);
+  return NULL;
+}
+
 const char *infer_shape(const Graph *g, const Node *n, Value *out, char *msg,
                         size_t msg_size) {
-  int arity = op_arity[n->op];
-  gh_assert(arity < 0 ? n->n_in >= 1 : n->n_in == arity);
+  int arity = op_arity[n->op], base = node_base_inputs(n);
+  gh_assert(arity < 0 ? base >= 1 : base == arity);
   gh_assert(n->n_in <= GH_MAX_INPUTS);
+  gh_assert(n->residual < n->n_in && n->in_scale < n->n_in);
+  gh_assert(n->residual < 0 || n->residual >= base);
+  gh_assert(n->in_scale < 0 || n->in_scale >= base);
   for (int i = 0; i < n->n_in; i++)
     gh_assert(n->in[i] >= 0 && n->in[i] < g->n_values);
   Value v = {0};
   const char *err = shape_of(g, n, &v, msg, msg_size);
+  if (!err && n->n_in > 0)
+    err = extras_shape(g, n, &v, msg, msg_size);
   if (err)
     return err;
   size_t elems = (size_t)v.c * (size_t)v.h * (size_t)v.w;
@@ -207,6 +249,17 @@ bool param_shape(const Graph *g, const Node *n, int slot, int *ndim,
     *ndim = 1;
     dims[0] = out->c;
     return slot < 4;
+  case GH_OP_GHOST: {
+    int primary = n->ghost_primary, cheap = out->c - n->ghost_primary;
+    bool conv = slot == 0 || slot == 2;
+    *ndim = conv ? 4 : 1;
+    dims[0] = slot < 2 ? primary : cheap;
+    dims[1] = slot == 0 ? in->c : 1;
+    dims[2] = dims[3] = slot == 0 ? n->kh : n->ghost_dw;
+    if (slot == 0)
+      dims[3] = n->kw;
+    return slot < 4 && (slot < 2 || cheap > 0);
+  }
   default:
     return false;
   }

@@ -19,8 +19,10 @@ static void check_params(const Graph *g, const Node *n) {
       gh_assert(p->dims[d] == dims[d]);
   }
   // Weights and BatchNorm statistics are not optional.
-  if (n->op == GH_OP_CONV2D || n->op == GH_OP_LINEAR)
+  if (n->op == GH_OP_CONV2D || n->op == GH_OP_LINEAR || n->op == GH_OP_GHOST)
     gh_assert(n->params[0] >= 0);
+  if (n->op == GH_OP_GHOST && g->values[n->out].c > n->ghost_primary)
+    gh_assert(n->params[2] >= 0);
   if (n->op == GH_OP_BATCHNORM)
     for (int slot = 0; slot < 4; slot++)
       gh_assert(n->params[slot] >= 0);
@@ -34,7 +36,7 @@ void graph_verify(const Graph *g) {
   bool *used = arena_array(g->arena, (size_t)g->n_values, sizeof(bool));
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
-    gh_assert(n->op >= 0 && n->op < GH_OP_COUNT);
+    gh_assert(n->op >= 0 && n->op < GH_OP_COUNT && !n->dead);
     gh_assert(n->op != GH_OP_INPUT || i == 0);
     gh_assert(n->out >= 0 && n->out < g->n_values);
     gh_assert(g->values[n->out].producer == i);

@@ -1,5 +1,6 @@
 // Average pooling with zero padding and PyTorch's AvgPool2d divisors.
 #include "ghr.h"
+#include "ghr_kernels.h"
 
 GHR_API void ghr_avgpool(const float *in, int c, int ih, int iw, float *out,
                          int oh, int ow, int kh, int kw, int sh, int sw,

@@ -7,12 +7,21 @@
 
 #include "ghr.h"
 
-// runtime/conv2d.c: out (oc, oh, ow) = act(conv(in (ic, ih, iw), weight
-// (oc, ic/groups, kh, kw)) + bias), zero padding; bias may be NULL.
+// runtime/conv2d.c: out (oc, oh, ow) = act(conv(in', weight) + bias +
+// residual), zero padding, weight (oc, ic/groups, kh, kw). Output channel o
+// belongs to group g = o / oc_per_group, which reads input channels
+// [g*ic/groups, (g+1)*ic/groups); oc may be less than groups * oc_per_group
+// (only the leading output channels are computed: a ghost module's cut
+// cheap maps). in' is the input as read through the prologue: channel c is
+// plane (c % s) * (ic/s) + c / s of `in` when in_shuffle = s > 0 (a channel
+// shuffle), times in_scale[c] when in_scale is not NULL. bias, in_scale and
+// residual (oc, oh, ow) may be NULL; out aliases none of the inputs.
 GHR_API void ghr_conv2d(const float *in, int ic, int ih, int iw, float *out,
                         int oc, int oh, int ow, const float *weight,
                         const float *bias, int kh, int kw, int sh, int sw,
-                        int ph, int pw, int groups, int act);
+                        int ph, int pw, int groups, int oc_per_group,
+                        const float *in_scale, int in_shuffle,
+                        const float *residual, int act);
 
 // runtime/batchnorm.c: inference BatchNorm with running statistics.
 GHR_API void ghr_batchnorm(const float *in, float *out, int c, int hw,
@@ -50,6 +59,11 @@ GHR_API void ghr_avgpool(const float *in, int c, int ih, int iw, float *out,
 GHR_API void ghr_maxpool(const float *in, int c, int ih, int iw, float *out,
                          int oh, int ow, int kh, int kw, int sh, int sw,
                          int ph, int pw, int act);
+
+// runtime/window.c: the input cells [*lo, *hi) that output cell o's window
+// of k cells covers on an axis of `size` cells, padding clipped away.
+GHR_API void ghr_window(int o, int stride, int pad, int k, int size, int *lo,
+                        int *hi);
 
 // runtime/global_avgpool.c: out[c] = act(mean of in (c, hw)).
 GHR_API void ghr_global_avgpool(const float *in, float *out, int c, int hw,

@@ -1,5 +1,6 @@
 // Max pooling; padding cells never win.
 #include "ghr.h"
+#include "ghr_kernels.h"
 #include <math.h>
 
 GHR_API void ghr_maxpool(const float *in, int c, int ih, int iw, float *out,

@@ -8,6 +8,6 @@ rm -rf build/demo-model
 ./build/ghostcc specs/ghostnet.yaml --random-weights 1 -o build/demo-model
 ls -l build/demo-model
 echo "compiling the generated C..."
-cc -std=c11 -O2 -march=native -Wall -Wextra -Werror -I build/demo-model \
+cc -std=c11 -O3 -march=native -Wall -Wextra -Werror -I build/demo-model \
   examples/demo/demo.c build/demo-model/*.c -lm -o build/demo
 ./build/demo

@@ -125,45 +125,74 @@ Test(activate, exact_points) {
 
 // ---- conv2d ----
 
+// The conv's optional fusions (see ghr_conv2d in ghr_kernels.h).
+typedef struct {
+  int oc_per_group;   // 0: oc / groups
+  int with_scale;     // random in_scale
+  int shuffle;        // in_shuffle
+  int with_residual;  // random residual
+} ConvExtras;
+
 static void reference_conv2d(const float *in, int ic, int ih, int iw,
                              double *out, double *scale, int oc, int oh,
-                             int ow,
-                             const float *weight, const float *bias, int kh,
-                             int kw, int sh, int sw, int ph, int pw,
-                             int groups, int act) {
-  int ic_per_group = ic / groups, oc_per_group = oc / groups;
+                             int ow, const float *weight, const float *bias,
+                             int kh, int kw, int sh, int sw, int ph, int pw,
+                             int groups, int oc_per_group,
+                             const float *in_scale, int in_shuffle,
+                             const float *residual, int act) {
+  int ic_per_group = ic / groups;
   for (int o = 0; o < oc; ++o) {
     int g = o / oc_per_group;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
+        int at = (o * oh + oy) * ow + ox;
         double sum = bias ? bias[o] : 0.0, magnitude = fabs(sum);
-        for (int c = 0; c < ic_per_group; ++c)
+        if (residual) {
+          sum += residual[at];
+          magnitude += fabs(residual[at]);
+        }
+        for (int k = 0; k < ic_per_group; ++k) {
+          // Absolute input channel c: read through the shuffle, scaled.
+          int c = g * ic_per_group + k, plane = c;
+          if (in_shuffle > 0)
+            plane = (c % in_shuffle) * (ic / in_shuffle) + c / in_shuffle;
+          double factor = in_scale ? in_scale[c] : 1.0;
           for (int ky = 0; ky < kh; ++ky)
             for (int kx = 0; kx < kw; ++kx) {
               int iy = oy * sh - ph + ky, ix = ox * sw - pw + kx;
               if (iy < 0 || iy >= ih || ix < 0 || ix >= iw) continue;
               double term =
-                  (double)weight[((o * ic_per_group + c) * kh + ky) * kw + kx] *
-                  in[((g * ic_per_group + c) * ih + iy) * iw + ix];
+                  (double)weight[((o * ic_per_group + k) * kh + ky) * kw + kx] *
+                  in[(plane * ih + iy) * iw + ix] * factor;
               sum += term;
               magnitude += fabs(term);
             }
-        out[(o * oh + oy) * ow + ox] = reference_activate(sum, act);
-        scale[(o * oh + oy) * ow + ox] = magnitude;
+        }
+        out[at] = reference_activate(sum, act);
+        scale[at] = magnitude;
       }
   }
 }
 
 // Runs one conv2d shape with and without bias under every activation.
-static void check_conv2d(int ic, int ih, int iw, int oc, int kh, int kw,
-                         int sh, int sw, int ph, int pw, int groups) {
+static void check_conv2d_with(int ic, int ih, int iw, int oc, int kh, int kw,
+                              int sh, int sw, int ph, int pw, int groups,
+                              ConvExtras x) {
   int oh = output_size(ih, kh, sh, ph), ow = output_size(iw, kw, sw, pw);
   if (oh <= 0 || ow <= 0) return;
+  int oc_per_group = x.oc_per_group ? x.oc_per_group : oc / groups;
+  cr_assert(oc <= groups * oc_per_group && ic % groups == 0);
+  cr_assert(x.shuffle == 0 || ic % x.shuffle == 0);
   size_t n_in = (size_t)ic * ih * iw, n_out = (size_t)oc * oh * ow;
   size_t n_weight = (size_t)oc * (ic / groups) * kh * kw;
   float *in = random_buffer(n_in, -1.0f, 1.0f);
   float *weight = random_buffer(n_weight, -1.0f, 1.0f);
   float *bias = random_buffer((size_t)oc, -1.0f, 1.0f);
+  // Scales in [0, 2), like a squeeze-excitation gate, some near zero.
+  float *in_scale = x.with_scale ? random_buffer((size_t)ic, 0.0f, 2.0f)
+                                 : NULL;
+  float *residual = x.with_residual ? random_buffer(n_out, -2.0f, 2.0f)
+                                    : NULL;
   float *out = nan_buffer(n_out);
   double *want = reference_buffer(n_out);
   double *scale = reference_buffer(n_out);
@@ -172,23 +201,36 @@ static void check_conv2d(int ic, int ih, int iw, int oc, int kh, int kw,
       const float *b = with_bias ? bias : NULL;
       for (size_t i = 0; i < n_out; ++i) out[i] = NAN;
       ghr_conv2d(in, ic, ih, iw, out, oc, oh, ow, weight, b, kh, kw, sh, sw,
-                 ph, pw, groups, all_acts[a]);
+                 ph, pw, groups, oc_per_group, in_scale, x.shuffle, residual,
+                 all_acts[a]);
       reference_conv2d(in, ic, ih, iw, want, scale, oc, oh, ow, weight, b, kh,
-                       kw, sh, sw, ph, pw, groups, all_acts[a]);
-      char label[200];
+                       kw, sh, sw, ph, pw, groups, oc_per_group, in_scale,
+                       x.shuffle, residual, all_acts[a]);
+      char label[300];
       snprintf(label, sizeof label,
                "conv2d ic %d %dx%d oc %d -> %dx%d k %dx%d s %dx%d p %dx%d "
-               "groups %d bias %d act %d",
+               "groups %d oc_per_group %d scale %d shuffle %d residual %d "
+               "bias %d act %d",
                ic, ih, iw, oc, oh, ow, kh, kw, sh, sw, ph, pw, groups,
+               oc_per_group, x.with_scale, x.shuffle, x.with_residual,
                with_bias, all_acts[a]);
       expect_close(out, want, scale, n_out, label);
     }
   free(in);
   free(weight);
   free(bias);
+  free(in_scale);
+  free(residual);
   free(out);
   free(want);
   free(scale);
+}
+
+// A plain conv: every output channel computed, no fusions.
+static void check_conv2d(int ic, int ih, int iw, int oc, int kh, int kw,
+                         int sh, int sw, int ph, int pw, int groups) {
+  check_conv2d_with(ic, ih, iw, oc, kh, kw, sh, sw, ph, pw, groups,
+                    (ConvExtras){0});
 }
 
 Test(conv2d, shape_sweep) {
@@ -233,6 +275,83 @@ Test(conv2d, network_sized) {
   check_conv2d(16, 15, 15, 16, 5, 5, 2, 2, 2, 2, 16);
   check_conv2d(3, 32, 32, 8, 3, 3, 2, 2, 1, 1, 1);
   check_conv2d(12, 9, 9, 24, 1, 1, 2, 2, 0, 0, 3);
+}
+
+Test(conv2d, fusion_sweep) {
+  // Input scale, input shuffle and residual in every combination, over
+  // dense, grouped and depthwise convs, some computing only their leading
+  // output channels (oc < groups * oc_per_group: a ghost module's cut cheap
+  // maps), on both the pointwise and the tap path.
+  static const int sizes[][2] = {{7, 5}, {4, 4}, {1, 1}};
+  static const int kernels[][2] = {{1, 1}, {3, 3}, {5, 5}, {1, 3}};
+  static const int strides[][2] = {{1, 1}, {2, 2}};
+  static const int pads[][2] = {{0, 0}, {1, 1}, {2, 1}};
+  // ic, oc, groups, oc_per_group.
+  static const int channels[][4] = {
+      {12, 8, 1, 8},    // dense
+      {12, 6, 3, 2},    // grouped, 4 inputs per group
+      {10, 6, 2, 3},    // grouped, 5 inputs per group
+      {12, 5, 4, 2},    // grouped, 3 inputs per group, 5 of 8 outputs
+      {12, 12, 12, 1},  // depthwise
+      {12, 24, 12, 2},  // depthwise, channel multiplier 2
+      {12, 17, 12, 2},  // the same cut to its first 17 outputs
+      {6, 4, 6, 1},     // depthwise, 4 of 6 outputs
+  };
+  static const int shuffles[] = {0, 2, 3, 4};
+  for (size_t s = 0; s < COUNT(sizes); ++s)
+    for (size_t k = 0; k < COUNT(kernels); ++k)
+      for (size_t st = 0; st < COUNT(strides); ++st)
+        for (size_t p = 0; p < COUNT(pads); ++p)
+          for (size_t c = 0; c < COUNT(channels); ++c)
+            for (size_t sh = 0; sh < COUNT(shuffles); ++sh)
+              for (int extras = 0; extras < 4; ++extras) {
+                const int *ch = channels[c];
+                if (shuffles[sh] && ch[0] % shuffles[sh]) continue;
+                ConvExtras x = {ch[3], extras & 1, shuffles[sh], extras >> 1};
+                check_conv2d_with(ch[0], sizes[s][0], sizes[s][1], ch[1],
+                                  kernels[k][0], kernels[k][1], strides[st][0],
+                                  strides[st][1], pads[p][0], pads[p][1],
+                                  ch[2], x);
+              }
+}
+
+Test(conv2d, fusion_network_sized) {
+  // ShuffleNet's grouped 1x1 after a shuffle; an SE-scaled projection with
+  // a residual; GhostNet's cheap 3x3 depthwise cut to 9 of 16 maps.
+  check_conv2d_with(24, 14, 14, 24, 1, 1, 1, 1, 0, 0, 3,
+                    (ConvExtras){0, 0, 3, 1});
+  check_conv2d_with(72, 14, 10, 24, 1, 1, 1, 1, 0, 0, 1,
+                    (ConvExtras){0, 1, 0, 1});
+  check_conv2d_with(8, 15, 15, 9, 3, 3, 1, 1, 1, 1, 8,
+                    (ConvExtras){2, 0, 0, 0});
+  check_conv2d_with(16, 15, 15, 16, 3, 3, 2, 2, 1, 1, 16,
+                    (ConvExtras){0, 1, 4, 1});
+}
+
+Test(conv2d, shuffle_and_scale_known_values) {
+  // Identity 1x1 over six 1-cell channels 0..5, in_shuffle 3: the conv sees
+  // channels 0 2 4 1 3 5, each times in_scale[c] (indexed after the
+  // shuffle), plus the residual; relu clips the last.
+  float in[6] = {0, 1, 2, 3, 4, 5}, weight[36] = {0}, out[6];
+  for (int i = 0; i < 6; ++i) weight[i * 6 + i] = 1.0f;
+  float in_scale[6] = {1, 10, 100, 1000, 1, -1};
+  float residual[6] = {0.5f, 0, 0, 0, 0, 1};
+  ghr_conv2d(in, 6, 1, 1, out, 6, 1, 1, weight, NULL, 1, 1, 1, 1, 0, 0, 1, 6,
+             in_scale, 3, residual, GHR_ACT_RELU);
+  static const float want[6] = {0.5f, 20, 400, 1000, 3, 0};
+  for (int i = 0; i < 6; ++i)
+    cr_assert(out[i] == want[i], "out[%d] = %g, want %g", i, out[i], want[i]);
+}
+
+Test(conv2d, truncated_outputs_leave_the_rest_alone) {
+  // Depthwise, multiplier 2, 3 of 4 outputs: output 2 reads input 1, and
+  // nothing past output 2 is written.
+  float in[2] = {3, 5}, weight[3] = {1, 2, 10}, out[4] = {0, 0, 0, -7};
+  ghr_conv2d(in, 2, 1, 1, out, 3, 1, 1, weight, NULL, 1, 1, 1, 1, 0, 0, 2, 2,
+             NULL, 0, NULL, GHR_ACT_NONE);
+  static const float want[4] = {3, 6, 50, -7};
+  for (int i = 0; i < 4; ++i)
+    cr_assert(out[i] == want[i], "out[%d] = %g, want %g", i, out[i], want[i]);
 }
 
 // ---- pooling ----

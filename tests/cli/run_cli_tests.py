@@ -251,7 +251,7 @@ CLI_CASES = {
         ["error: parameter 'width' must be a number, got 'abc'"]),
     "negative_seed": cli_case(
         [TINY, "--random-weights", "-1"],
-        ["error: --random-weights needs a non-negative integer seed"]),
+        ["error: --random-weights needs a non-negative integer"]),
     "option_without_value": cli_case(
         [TINY, "--random-weights"], ["error: --random-weights needs a value"]),
     "unknown_emit_kind": cli_case([TINY, *RANDOM, "--emit", "h"],

@@ -1,5 +1,6 @@
-// Checks the reference interpreter itself against PyTorch: the oracle that
-// passes and backends are tested against must match the framework first.
+// Checks the reference interpreter itself against PyTorch, on the graph as
+// lowered and after the full pass pipeline: the oracle that passes and
+// backends are tested against must match the framework first.
 // usage: interp_check SPEC WEIGHTS WIDTH RESOLUTION input.bin expected.bin
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +28,27 @@ static size_t argmax(const float *x, size_t n) {
   return best;
 }
 
+static bool compare(const char *what, const float *got, const float *expected,
+                    size_t n) {
+  size_t worst = 0;
+  double max_diff = 0, max_ref = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - expected[i]);
+    if (d > max_diff || isnan(d)) {
+      max_diff = d;
+      worst = i;
+    }
+    if (fabs(expected[i]) > max_ref)
+      max_ref = fabs(expected[i]);
+  }
+  size_t top_got = argmax(got, n), top_ref = argmax(expected, n);
+  bool pass = max_diff <= RTOL * max_ref && top_got == top_ref;
+  printf("interpreter (%s): max |diff| = %.4g at [%zu], tolerance %.4g, "
+         "top-1 %zu (expected %zu): %s\n", what, max_diff, worst,
+         RTOL * max_ref, top_got, top_ref, pass ? "PASS" : "FAIL");
+  return pass;
+}
+
 int main(int argc, char **argv) {
   if (argc != 7) {
     fprintf(stderr, "usage: %s SPEC WEIGHTS WIDTH RESOLUTION input.bin "
@@ -42,25 +64,11 @@ int main(int argc, char **argv) {
   weights_bind(g, st_load(&a, argv[2]), argv[2]);
   const Value *in = &g->values[g->input], *out = &g->values[g->output];
   float *input = read_floats(&a, argv[5], value_count(in));
-  float *expected = read_floats(&a, argv[6], value_count(out));
-  float *got = interp_run(g, input, &a);
-
-  size_t n = value_count(out), worst = 0;
-  double max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < n; i++) {
-    double d = fabs((double)got[i] - expected[i]);
-    if (d > max_diff || isnan(d)) {
-      max_diff = d;
-      worst = i;
-    }
-    if (fabs(expected[i]) > max_ref)
-      max_ref = fabs(expected[i]);
-  }
-  size_t top_got = argmax(got, n), top_ref = argmax(expected, n);
-  printf("interpreter: max |diff| = %.4g at [%zu], tolerance %.4g, top-1 %zu "
-         "(expected %zu)\n", max_diff, worst, RTOL * max_ref, top_got, top_ref);
-  bool pass = max_diff <= RTOL * max_ref && top_got == top_ref;
-  puts(pass ? "PASS" : "FAIL");
+  size_t n_out = value_count(out);  // the graph changes below
+  float *expected = read_floats(&a, argv[6], n_out);
+  bool pass = compare("lowered", interp_run(g, input, &a), expected, n_out);
+  run_passes(g, &(PassOptions){0});
+  pass &= compare("after passes", interp_run(g, input, &a), expected, n_out);
   arena_free(&a);
   return pass ? 0 : 1;
 }

@@ -65,7 +65,7 @@ def golden(args, workdir):
     shutil.rmtree(out_dir, ignore_errors=True)
     run([args.ghostcc, args.spec, "-o", out_dir, "--name", "model",
          "--weights", weights, "--width", args.width,
-         "--resolution", str(args.resolution)], "ghostcc")
+         "--resolution", str(args.resolution)] + args.ghostcc_arg, "ghostcc")
     sources = sorted(glob.glob(os.path.join(out_dir, "*.c")))
     if not os.path.isfile(os.path.join(out_dir, "model.h")) or not sources:
         raise GoldenFailure(f"ghostcc produced no model.h / *.c in {out_dir}")
@@ -92,6 +92,9 @@ def main():
     ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
     ap.add_argument("--cflags", default="", help="extra compiler flags")
     ap.add_argument("--workdir", help="keep all files here")
+    ap.add_argument("--ghostcc-arg", action="append", default=[],
+                    help="extra ghostcc option, e.g. --ghostcc-arg=--no-fold_bn"
+                         " (repeatable)")
     ap.add_argument("--interp-check",
                     help="also check ghostcc's reference interpreter with "
                          "this program (tests/golden/interp_check.c)")
