@@ -20,7 +20,7 @@ typedef struct {
 
 // One runtime file per kernel; a model carries only those it calls. Up to
 // three per node: a ghost module is two convolutions and an epilogue.
-static int node_kernels(const Node *n, const char *files[3]) {
+static int node_kernels(const Graph *g, const Node *n, const char *files[3]) {
   switch (n->op) {
   case GH_OP_CONV2D: files[0] = "conv2d.c"; return 1;
   case GH_OP_BATCHNORM: files[0] = "batchnorm.c"; return 1;
@@ -28,6 +28,10 @@ static int node_kernels(const Node *n, const char *files[3]) {
   case GH_OP_ADD: files[0] = "add.c"; return 1;
   case GH_OP_MUL: files[0] = "mul_channel.c"; return 1;
   case GH_OP_CONCAT:
+    if (concat_is_in_place(g, n))
+      return 0;
+    files[0] = "copy.c";
+    return 1;
   case GH_OP_SLICE:
   case GH_OP_FLATTEN: files[0] = "copy.c"; return 1;
   case GH_OP_SHUFFLE: files[0] = "channel_shuffle.c"; return 1;
@@ -219,6 +223,11 @@ static void emit_weights(Emitter *e, const char *provenance, Output *out) {
 
 // The C expression for a value's storage.
 static const char *value_ptr(const Emitter *e, int v) {
+  const Value *val = &e->g->values[v];
+  if (val->view_of >= 0)
+    return arena_printf(e->arena, "(%s + %zu)", value_ptr(e, val->view_of),
+                        (size_t)val->view_channel * (size_t)val->h *
+                            (size_t)val->w);
   if (v == e->g->input)
     return "input";
   if (v == e->g->output)
@@ -268,8 +277,8 @@ static void emit_ghost(Emitter *e, Buf *b, const Node *n, const char *x,
   const Value *in = &e->g->values[n->in[0]], *out = &e->g->values[n->out];
   int primary = n->ghost_primary, cheap = out->c - primary;
   size_t plane = (size_t)out->h * (size_t)out->w;
-  Value primary_maps = {primary, out->h, out->w, 0, NULL};
-  Value cheap_maps = {cheap, out->h, out->w, 0, NULL};
+  Value primary_maps = {.c = primary, .h = out->h, .w = out->w};
+  Value cheap_maps = {.c = cheap, .h = out->h, .w = out->w};
   const char *residual = extra_ptr(e, n, n->residual);
   bool has_residual = n->residual >= 0;
   // The residual forbids an inner activation (fuse_residual).
@@ -337,6 +346,10 @@ static void emit_call(Emitter *e, Buf *b, const Node *n) {
                value_ptr(e, n->in[1]), y, out->c, hw, act);
     break;
   case GH_OP_CONCAT: {
+    if (concat_is_in_place(g, n)) {
+      buf_printf(b, "  /* in place: the inputs wrote their channels */\n");
+      break;
+    }
     size_t at = 0;
     for (int k = 0; k < n->n_in; k++) {
       size_t count = value_count(&g->values[n->in[k]]);
@@ -394,7 +407,7 @@ static void emit_code(Emitter *e, const char *provenance, Output *out) {
   int n_pasted = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     const char *files[3];
-    int n_files = node_kernels(&g->nodes[i], files);
+    int n_files = node_kernels(g, &g->nodes[i], files);
     for (int f = 0; f < n_files; f++) {
       bool seen = false;
       for (int k = 0; k < n_pasted && !seen; k++)

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,9 +17,18 @@ typedef struct {
   int value;
 } Ref;
 
+// The table row being lowered: its cells by column, and the counters that
+// name templates use.
+typedef struct {
+  const yaml_node_t *columns;  // the table's column names
+  yaml_node_t *cells;          // this row's values
+  int stage, index, n;         // stage, row within it, row overall
+} Row;
+
 typedef struct {
   const Spec *s;
   Graph *g;
+  const Row *row;   // inside a table row, or NULL
   int cur;          // output of the previous layer: the default input
   Ref *refs;        // named layer outputs, for `from`
   int n_refs, cap_refs;
@@ -99,12 +109,13 @@ static bool bool_field(const Lower *L, Fields *f, const char *key, bool def) {
 static int channels_field(const Lower *L, Fields *f, const char *key,
                           bool scale) {
   Field *x = require_field(f, key);
-  const char *text = spec_scalar(L->s, x->value, key);
-  double v = spec_number(L->s, x->value, key);
+  yaml_node_t *value = spec_select(L->s, x->value);
+  const char *text = spec_scalar(L->s, value, key);
+  double v = spec_number(L->s, value, key);
   if (v != floor(v) || v < 1)
     gh_error_at(x->loc, "%s must be a positive integer, got %g", key, v);
   if (!scale || spec_param(L->s, text))
-    return spec_int(L->s, x->value, key);
+    return spec_int(L->s, value, key);
   return spec_scale_channels(L->s, v, x->loc);
 }
 
@@ -286,6 +297,60 @@ static int lower_ghost_bottleneck(Lower *L, SrcLoc loc, const char *name,
     shortcut = emit_batchnorm(L, loc, join(L, sc, "3"), shortcut, 1e-5f);
   }
   return emit_binary(L, GH_OP_ADD, loc, name, h, shortcut);
+}
+
+// ShuffleNetV1's unit: group 1x1 conv (bn1, ReLU), channel shuffle, 3x3
+// depthwise conv (bn2), group 1x1 conv (bn3); stride 1: ReLU(x + branch);
+// stride 2: ReLU(concat(avgpool3x3/2(x), branch)) with a branch of out - in
+// channels. The bottleneck is out/4. first_groups sets the first conv's
+// groups (1 in the network's first unit, which then skips the shuffle).
+static int lower_shufflenet_v1_unit(Lower *L, SrcLoc loc, const char *name,
+                                    int x, int out, int stride, int groups,
+                                    int first_groups) {
+  int in = channels_of(L, x);
+  int mid = out / 4;
+  int branch_out = stride == 2 ? out - in : out;
+  if (branch_out < 1)
+    gh_error_at(loc, "a stride-2 unit must widen: out (%d) must exceed the "
+                "input channels (%d)", out, in);
+  if (stride == 1 && in != out)
+    gh_error_at(loc, "a stride-1 unit keeps its width: out (%d) must equal "
+                "the input channels (%d)", out, in);
+  int b = emit_conv(L, loc, join(L, name, "gconv1"), x, mid, 1, 1, 0,
+                    first_groups, false);
+  b = emit_batchnorm(L, loc, join(L, name, "bn1"), b, 1e-5f);
+  b = emit_activation(L, loc, b, GH_ACT_RELU);
+  if (first_groups > 1) {
+    Node shuffle = node_init(GH_OP_SHUFFLE, join(L, name, "shuffle"), loc);
+    shuffle.in[0] = b;
+    shuffle.n_in = 1;
+    shuffle.groups = groups;
+    b = emit(L, shuffle, NULL, 0);
+  }
+  b = emit_conv(L, loc, join(L, name, "dw"), b, mid, 3, stride, 1, mid, false);
+  b = emit_batchnorm(L, loc, join(L, name, "bn2"), b, 1e-5f);
+  b = emit_conv(L, loc, join(L, name, "gconv2"), b, branch_out, 1, 1, 0,
+                groups, false);
+  b = emit_batchnorm(L, loc, join(L, name, "bn3"), b, 1e-5f);
+  int y;
+  if (stride == 1) {
+    y = emit_binary(L, GH_OP_ADD, loc, name, x, b);
+  } else {
+    Node pool = node_init(GH_OP_AVGPOOL, join(L, name, "shortcut"), loc);
+    pool.in[0] = x;
+    pool.n_in = 1;
+    pool.kh = pool.kw = 3;
+    pool.stride_h = pool.stride_w = stride;
+    pool.pad_h = pool.pad_w = 1;
+    pool.count_include_pad = true;
+    int shortcut = emit(L, pool, NULL, 0);
+    Node cat = node_init(GH_OP_CONCAT, name, loc);
+    cat.in[0] = shortcut;
+    cat.in[1] = b;
+    cat.n_in = 2;
+    y = emit(L, cat, NULL, 0);
+  }
+  return emit_activation(L, loc, y, GH_ACT_RELU);
 }
 
 //
@@ -483,6 +548,19 @@ static void lower_ghost_bottleneck_layer(Lower *L, Fields *f,
                          stride);
 }
 
+static void lower_shufflenet_v1_unit_layer(Lower *L, Fields *f,
+                                           const LayerIO *io) {
+  int x = single_input(L, f, io);
+  int out = channels_field(L, f, "out", true);
+  int stride = positive_field(L, f, "stride", 1);
+  if (stride > 2)
+    gh_error_at(find_field(f, "stride")->loc, "stride must be 1 or 2");
+  int groups = positive_field(L, f, "groups", 1);
+  int first_groups = positive_field(L, f, "first_groups", groups);
+  lower_shufflenet_v1_unit(L, f->loc, need_name(f, io), x, out, stride,
+                           groups, first_groups);
+}
+
 typedef void LowerFn(Lower *L, Fields *f, const LayerIO *io);
 
 static const struct {
@@ -508,7 +586,11 @@ static const struct {
     {"ghost_module", lower_ghost_module_layer},
     {"squeeze_excite", lower_squeeze_excite_layer},
     {"ghost_bottleneck", lower_ghost_bottleneck_layer},
+    {"shufflenet_v1_unit", lower_shufflenet_v1_unit_layer},
 };
+
+static yaml_node_t *expand_name(const Lower *L, yaml_node_t *node);
+static yaml_node_t *bind_column(const Lower *L, yaml_node_t *node);
 
 static int find_ref(const Lower *L, yaml_node_t *ref) {
   const char *name = spec_scalar(L->s, ref, "a layer name");
@@ -540,10 +622,10 @@ static void read_io(Lower *L, Fields *f, LayerIO *io) {
     for (long i = 0; i < n; i++) {
       yaml_node_t *item =
           yaml_document_get_node(L->s->doc, v->data.sequence.items.start[i]);
-      io->in[io->n_in++] = find_ref(L, item);
+      io->in[io->n_in++] = find_ref(L, expand_name(L, bind_column(L, item)));
     }
   } else {
-    io->in[io->n_in++] = find_ref(L, v);
+    io->in[io->n_in++] = find_ref(L, expand_name(L, bind_column(L, v)));
   }
 }
 
@@ -578,39 +660,6 @@ static void lower_fields(Lower *L, Fields *f) {
 // Tables: one row per block, like the papers' architecture tables
 //
 
-// Expands "blocks.{stage}.{index}" for one row; {n} counts rows from
-// `first`.
-static const char *row_name(const Lower *L, const Field *tmpl, int stage,
-                            int index, int n) {
-  const char *t = spec_scalar(L->s, tmpl->value, "name");
-  char buf[512];
-  size_t len = 0;
-  while (*t) {
-    const char *word = NULL;
-    int value = 0;
-    if (!strncmp(t, "{stage}", 7)) {
-      word = "{stage}";
-      value = stage;
-    } else if (!strncmp(t, "{index}", 7)) {
-      word = "{index}";
-      value = index;
-    } else if (!strncmp(t, "{n}", 3)) {
-      word = "{n}";
-      value = n;
-    } else if (*t == '{') {
-      gh_error_at(tmpl->loc, "unknown placeholder in '%s' (use {stage}, "
-                  "{index} or {n})", spec_scalar(L->s, tmpl->value, "name"));
-    }
-    int w = word ? snprintf(buf + len, sizeof buf - len, "%d", value)
-                 : snprintf(buf + len, sizeof buf - len, "%c", *t);
-    if (w < 0 || (size_t)w >= sizeof buf - len)
-      gh_error_at(tmpl->loc, "name is too long");
-    len += (size_t)w;
-    t += word ? strlen(word) : 1;
-  }
-  return arena_strdup(L->g->arena, buf);
-}
-
 static long seq_len(const yaml_node_t *v) {
   return v->data.sequence.items.top - v->data.sequence.items.start;
 }
@@ -625,36 +674,181 @@ static void expect_list(const Lower *L, const yaml_node_t *v,
     gh_error_at(spec_loc(L->s, (yaml_node_t *)v), "%s must be a list", what);
 }
 
-static void lower_row(Lower *L, const Field *block, const Field *name,
-                      const yaml_node_t *columns, yaml_node_t *row, int stage,
-                      int index, int n) {
-  expect_list(L, row, "a table row");
-  if (seq_len(row) != seq_len(columns))
-    gh_error_at(spec_loc(L->s, row), "row has %ld values, the table has %ld "
-                "columns", seq_len(row), seq_len(columns));
-  Fields f = {.type = spec_scalar(L->s, block->value, "block"),
-              .loc = spec_loc(L->s, row)};
-  for (long c = 0; c < seq_len(columns); c++)
-    add_field(L->s, &f, seq_item(L, columns, c), seq_item(L, row, c));
-  yaml_node_t *name_node = NULL;
-  if (name) {
-    // The expanded name goes in as a synthetic field located at the row.
-    name_node = arena_alloc(L->g->arena, sizeof *name_node);
-    *name_node = *name->value;
-    name_node->start_mark = row->start_mark;
-    name_node->data.scalar.value =
-        (yaml_char_t *)row_name(L, name, stage, index, n);
-    yaml_node_t *key = arena_alloc(L->g->arena, sizeof *key);
-    *key = *name_node;
-    key->data.scalar.value = (yaml_char_t *)"name";
-    add_field(L->s, &f, key, name_node);
+// A placeholder's value: sums and products of integers and the row counters
+// stage, index and n, e.g. {6*n+3}. Returns false on a syntax error.
+static bool eval_sum(const char **p, const Row *row, long *out);
+
+static bool eval_factor(const char **p, const Row *row, long *out) {
+  static const struct {
+    const char *name;
+    size_t offset;
+  } counters[] = {{"stage", offsetof(Row, stage)},
+                  {"index", offsetof(Row, index)},
+                  {"n", offsetof(Row, n)}};
+  if (**p >= '0' && **p <= '9') {
+    long v = 0;
+    while (**p >= '0' && **p <= '9' && v < 1000000)
+      v = v * 10 + (*(*p)++ - '0');
+    *out = v;
+    return true;
   }
-  lower_fields(L, &f);
+  for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
+    size_t len = strlen(counters[i].name);
+    if (!strncmp(*p, counters[i].name, len)) {
+      *p += len;
+      *out = *(const int *)((const char *)row + counters[i].offset);
+      return true;
+    }
+  }
+  return false;
+}
+
+static bool eval_product(const char **p, const Row *row, long *out) {
+  if (!eval_factor(p, row, out))
+    return false;
+  while (**p == '*') {
+    long v;
+    (*p)++;
+    if (!eval_factor(p, row, &v))
+      return false;
+    *out *= v;
+  }
+  return true;
+}
+
+static bool eval_sum(const char **p, const Row *row, long *out) {
+  if (!eval_product(p, row, out))
+    return false;
+  while (**p == '+' || **p == '-') {
+    char op = *(*p)++;
+    long v;
+    if (!eval_product(p, row, &v))
+      return false;
+    *out = op == '+' ? *out + v : *out - v;
+  }
+  return true;
+}
+
+// A scalar with its placeholders expanded for the current row, e.g.
+// "features.{6*n+3}"; the node itself when there is nothing to expand.
+static yaml_node_t *expand_name(const Lower *L, yaml_node_t *node) {
+  if (!L->row || node->type != YAML_SCALAR_NODE ||
+      !strchr((const char *)node->data.scalar.value, '{'))
+    return node;
+  const char *t = (const char *)node->data.scalar.value;
+  char buf[512];
+  size_t len = 0;
+  while (*t) {
+    int w;
+    if (*t == '{') {
+      const char *p = t + 1;
+      long v;
+      if (!eval_sum(&p, L->row, &v) || *p != '}')
+        gh_error_at(spec_loc(L->s, node), "bad placeholder in '%s': use "
+                    "{stage}, {index}, {n} or sums and products of them and "
+                    "integers, e.g. {6*n+3}",
+                    (const char *)node->data.scalar.value);
+      w = snprintf(buf + len, sizeof buf - len, "%ld", v);
+      t = p + 1;
+    } else {
+      w = snprintf(buf + len, sizeof buf - len, "%c", *t++);
+    }
+    if (w < 0 || (size_t)w >= sizeof buf - len)
+      gh_error_at(spec_loc(L->s, node), "name is too long");
+    len += (size_t)w;
+  }
+  yaml_node_t *expanded = arena_alloc(L->g->arena, sizeof *expanded);
+  *expanded = *node;
+  expanded->data.scalar.value = (yaml_char_t *)arena_strdup(L->g->arena, buf);
+  expanded->data.scalar.length = len;
+  return expanded;
+}
+
+// In a table's layer template, "$column" stands for the row's value.
+static yaml_node_t *bind_column(const Lower *L, yaml_node_t *node) {
+  if (!L->row || node->type != YAML_SCALAR_NODE ||
+      node->data.scalar.value[0] != '$')
+    return node;
+  const char *want = (const char *)node->data.scalar.value + 1;
+  for (long c = 0; c < seq_len(L->row->columns); c++) {
+    yaml_node_t *col = seq_item(L, L->row->columns, c);
+    if (!strcmp(spec_scalar(L->s, col, "a column name"), want))
+      return seq_item(L, L->row->cells, c);
+  }
+  gh_error_at(spec_loc(L->s, node), "the table has no column '%s'", want);
+}
+
+static void lower_item(Lower *L, yaml_node_t *item);
+
+// One row: its cells as the fields of a `block`, or bound into the table's
+// `layers` template.
+static void lower_row(Lower *L, const Field *block, const Field *name,
+                      const Field *with, const Field *layers, Row *row) {
+  const Spec *s = L->s;
+  Fields f = {.loc = spec_loc(s, row->cells)};
+  L->row = row;
+  if (layers) {
+    for (long i = 0; i < seq_len(layers->value); i++)
+      lower_item(L, seq_item(L, layers->value, i));
+  } else {
+    f.type = spec_scalar(s, block->value, "block");
+    for (long c = 0; c < seq_len(row->columns); c++) {
+      yaml_node_t *col = seq_item(L, row->columns, c);
+      if (strcmp(spec_scalar(s, col, "a column name"), "repeat") != 0)
+        add_field(s, &f, col, seq_item(L, row->cells, c));
+    }
+    for (yaml_node_pair_t *p = with ? with->value->data.mapping.pairs.start
+                                    : NULL;
+         with && p < with->value->data.mapping.pairs.top; p++)
+      add_field(s, &f, yaml_document_get_node(s->doc, p->key),
+                yaml_document_get_node(s->doc, p->value));
+    if (name) {
+      // The expanded name goes in as a synthetic field located at the row.
+      yaml_node_t *value = expand_name(L, name->value);
+      yaml_node_t *key = arena_alloc(L->g->arena, sizeof *key);
+      *key = *value;
+      key->data.scalar.value = (yaml_char_t *)"name";
+      add_field(s, &f, key, value);
+      f.items[f.n - 1].loc = f.items[f.n - 1].key_loc = f.loc;
+    }
+    lower_fields(L, &f);
+  }
+  L->row = NULL;
+}
+
+// How many times a row stands for itself: its `repeat` column, or 1.
+static int row_repeat(const Lower *L, const yaml_node_t *columns,
+                      yaml_node_t *cells) {
+  for (long c = 0; c < seq_len(columns); c++)
+    if (!strcmp(spec_scalar(L->s, seq_item(L, columns, c), "a column name"),
+                "repeat")) {
+      yaml_node_t *v = seq_item(L, cells, c);
+      int times = spec_int(L->s, v, "repeat");
+      if (times < 1 || times > MAX_TABLE_ROWS)
+        gh_error_at(spec_loc(L->s, v), "repeat must be in [1, %d], got %d",
+                    MAX_TABLE_ROWS, times);
+      return times;
+    }
+  return 1;
 }
 
 static void lower_table(Lower *L, Fields *t) {
-  Field *block = require_field(t, "block");
+  if (L->row)
+    gh_error_at(t->loc, "a table cannot be nested in a table");
+  Field *block = find_field(t, "block");
+  Field *layers = find_field(t, "layers");
+  if (!block == !layers)
+    gh_error_at(t->loc, "a table needs either `block` (a layer type its rows "
+                "fill in) or `layers` (a template using $column values)");
+  if (layers)
+    expect_list(L, layers->value, "layers");
   Field *name = find_field(t, "name");
+  if (name && layers)
+    gh_error_at(name->loc, "with `layers`, name each layer in the template");
+  Field *with = find_field(t, "with");
+  if (with && (layers || with->value->type != YAML_MAPPING_NODE))
+    gh_error_at(with->loc, "`with` gives every row of a `block` table the "
+                "same fields: a mapping like {groups: 3}");
   Field *columns = require_field(t, "columns");
   expect_list(L, columns->value, "columns");
   int n = nonnegative_field(L, t, "first", 0);
@@ -674,12 +868,23 @@ static void lower_table(Lower *L, Fields *t) {
   for (long s = 0; s < n_stages; s++) {
     yaml_node_t *stage = rows ? list : seq_item(L, list, s);
     expect_list(L, stage, "a stage");
-    total += seq_len(stage);
-    if (total > MAX_TABLE_ROWS)
-      gh_error_at(t->loc, "a table holds at most %d rows", MAX_TABLE_ROWS);
-    for (long i = 0; i < seq_len(stage); i++)
-      lower_row(L, block, name, columns->value, seq_item(L, stage, i), (int)s,
-                (int)i, n++);
+    int index = 0;
+    for (long i = 0; i < seq_len(stage); i++) {
+      yaml_node_t *cells = seq_item(L, stage, i);
+      expect_list(L, cells, "a table row");
+      if (seq_len(cells) != seq_len(columns->value))
+        gh_error_at(spec_loc(L->s, cells), "row has %ld values, the table "
+                    "has %ld columns", seq_len(cells),
+                    seq_len(columns->value));
+      int times = row_repeat(L, columns->value, cells);
+      total += times;
+      if (total > MAX_TABLE_ROWS)
+        gh_error_at(t->loc, "a table holds at most %d rows", MAX_TABLE_ROWS);
+      for (int r = 0; r < times; r++) {
+        Row row = {columns->value, cells, (int)s, index++, n++};
+        lower_row(L, block, name, with, layers, &row);
+      }
+    }
   }
 }
 
@@ -709,7 +914,8 @@ static void lower_item(Lower *L, yaml_node_t *item) {
     for (yaml_node_pair_t *p = fields->data.mapping.pairs.start;
          p < fields->data.mapping.pairs.top; p++)
       add_field(s, &f, yaml_document_get_node(s->doc, p->key),
-                yaml_document_get_node(s->doc, p->value));
+                expand_name(L, bind_column(L, yaml_document_get_node(
+                                                  s->doc, p->value))));
   }
   if (strcmp(f.type, "table") == 0)
     lower_table(L, &f);

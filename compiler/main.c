@@ -36,7 +36,7 @@ static const char usage[] =
     "  --version              print the version\n"
     "\n"
     "passes, in order: fold_bn, fuse_activation, fuse_ghost, shuffle_remap,\n"
-    "fuse_se, fuse_residual\n"
+    "fuse_se, fuse_residual, concat_in_place\n"
     "\n"
     "With --summary or --dump-ir and no -o, nothing is written.\n"
     "Errors go to stderr as FILE:LINE:COL: error: ...; the exit status is 1\n"

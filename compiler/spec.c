@@ -55,7 +55,35 @@ static bool parse_number(const char *text, double *out) {
   return true;
 }
 
+yaml_node_t *spec_select(const Spec *s, yaml_node_t *node) {
+  if (node->type != YAML_MAPPING_NODE)
+    return node;
+  const char *by = NULL;
+  for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+       p < node->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(s->doc, p->key);
+    if (!strcmp(spec_scalar(s, k, "a key"), "by"))
+      by = spec_scalar(s, yaml_document_get_node(s->doc, p->value), "by");
+  }
+  if (!by)
+    gh_error_at(spec_loc(s, node), "a value given as a mapping selects by a "
+                "parameter: {by: NAME, VALUE: RESULT, ...}");
+  const SpecParam *param = spec_param(s, by);
+  if (!param)
+    gh_error_at(spec_loc(s, node), "no parameter '%s' to select by", by);
+  for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+       p < node->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = yaml_document_get_node(s->doc, p->key);
+    double v;
+    const char *key = spec_scalar(s, k, "a key");
+    if (strcmp(key, "by") != 0 && parse_number(key, &v) && v == param->value)
+      return spec_select(s, yaml_document_get_node(s->doc, p->value));
+  }
+  gh_error_at(spec_loc(s, node), "no value for %s = %g", by, param->value);
+}
+
 double spec_number(const Spec *s, yaml_node_t *node, const char *what) {
+  node = spec_select(s, node);
   const char *text = spec_scalar(s, node, what);
   double v;
   if (parse_number(text, &v))

@@ -53,7 +53,10 @@ typedef struct {
 
 SrcLoc spec_loc(const Spec *s, const yaml_node_t *node);
 const char *spec_scalar(const Spec *s, yaml_node_t *node, const char *what);
-// Numbers: a literal, or the name of a top-level parameter.
+// A value chosen by a parameter, {by: groups, 1: 144, 3: 240, ...}, as the
+// scalar node it selects; any other node as it is.
+yaml_node_t *spec_select(const Spec *s, yaml_node_t *node);
+// Numbers: a literal, the name of a top-level parameter, or a selection.
 double spec_number(const Spec *s, yaml_node_t *node, const char *what);
 int spec_int(const Spec *s, yaml_node_t *node, const char *what);
 bool spec_bool(const Spec *s, yaml_node_t *node, const char *what);

@@ -70,6 +70,7 @@ int graph_add_node(Graph *g, Node node) {
                 msg);
   out.producer = g->n_nodes;
   out.name = node.name;
+  out.view_of = -1;
   g->values = grow(g->arena, g->values, g->n_values, &g->cap_values,
                    sizeof(Value));
   node.out = g->n_values;
@@ -208,8 +209,15 @@ void graph_compact(Graph *g) {
     g->values[n_nodes] = v;
     g->nodes[n_nodes++] = n;
   }
+  for (int v = 0; v < n_nodes; v++)
+    if (g->values[v].view_of >= 0)
+      g->values[v].view_of = new_value[g->values[v].view_of];
   g->input = new_value[g->input];
   g->output = new_value[g->output];
   g->n_nodes = g->n_values = n_nodes;
   g->n_params = n_params;
+}
+
+bool concat_is_in_place(const Graph *g, const Node *n) {
+  return n->op == GH_OP_CONCAT && g->values[n->in[0]].view_of == n->out;
 }

@@ -123,6 +123,8 @@ typedef struct {
   int c, h, w;       // shape
   int producer;      // node index
   const char *name;  // name of the producing layer
+  int view_of;       // a concat output this value is written into, or -1:
+  int view_channel;  // its channels [view_channel, view_channel + c)
 } Value;
 
 // Roles of a node's parameters, by op:
@@ -216,6 +218,9 @@ void graph_compact(Graph *g);
 void graph_replace_node(Graph *g, int at, Node fused);
 // Number of inputs an op takes besides the residual and the input scale.
 int node_base_inputs(const Node *n);
+// True for a concat whose inputs were written straight into its output
+// (passes/concat_in_place.c): it copies nothing.
+bool concat_is_in_place(const Graph *g, const Node *n);
 // Number of multiply-accumulates a node performs.
 uint64_t node_macs(const Graph *g, const Node *n);
 size_t value_count(const Value *v);  // elements

@@ -75,32 +75,44 @@ MemPlan plan_memory(const Graph *g, Arena *a) {
   plan.offset = arena_array(a, (size_t)g->n_values, sizeof(size_t));
   plan.in_place_of = arena_array(a, (size_t)g->n_values, sizeof(int));
   int *last = last_uses(g, a);
-  // Storage intervals; a value written in place joins its input's.
+  // Storage intervals: a value written in place joins its input's, a view
+  // (concat input written into the concat's output) its root's.
+  bool *has_views = arena_array(a, (size_t)g->n_values, sizeof(bool));
+  for (int v = 0; v < g->n_values; v++)
+    if (g->values[v].view_of >= 0)
+      has_views[g->values[v].view_of] = true;
   int *storage = arena_array(a, (size_t)g->n_values, sizeof(int));
+  for (int v = 0; v < g->n_values; v++) {
+    storage[v] = -1;
+    plan.offset[v] = SIZE_MAX;
+    plan.in_place_of[v] = -1;
+  }
   Interval *iv = arena_array(a, (size_t)g->n_values, sizeof(Interval));
   int n = 0;
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *node = &g->nodes[i];
     int v = node->out;
-    plan.offset[v] = SIZE_MAX;
-    plan.in_place_of[v] = -1;
-    storage[v] = -1;
-    if (v == g->input || v == g->output)
+    int root = g->values[v].view_of >= 0 ? g->values[v].view_of : v;
+    if (root == g->input || root == g->output)
       continue;
-    size_t bytes = aligned_bytes(&g->values[v]);
-    plan.sum_bytes += bytes;
-    for (int k = 0; k < node->n_in && storage[v] < 0; k++) {
+    if (v == root)
+      plan.sum_bytes += aligned_bytes(&g->values[v]);
+    bool plain = v == root && !has_views[v];
+    for (int k = 0; k < node->n_in && plain && storage[v] < 0; k++) {
       int u = node->in[k];
       if (may_overwrite(node, k) && storage[u] >= 0 && last[u] == i &&
-          aligned_bytes(&g->values[u]) == bytes) {
+          g->values[u].view_of < 0 && !has_views[u] &&
+          aligned_bytes(&g->values[u]) == aligned_bytes(&g->values[v])) {
         storage[v] = storage[u];
         plan.in_place_of[v] = u;
       }
     }
-    if (storage[v] < 0) {
-      storage[v] = n;
-      iv[n++] = (Interval){v, i, i, bytes};
+    // A root's storage starts with its first view or with itself.
+    if (storage[root] < 0) {
+      storage[root] = n;
+      iv[n++] = (Interval){root, i, i, aligned_bytes(&g->values[root])};
     }
+    storage[v] = storage[root];
     if (iv[storage[v]].last < last[v])
       iv[storage[v]].last = last[v];
   }
@@ -139,12 +151,17 @@ MemPlan plan_memory(const Graph *g, Arena *a) {
   int *slot_of = arena_array(a, (size_t)g->n_values, sizeof(int));
   for (int i = 0; i < n; i++)
     slot_of[iv[i].value] = i;
-  for (int v = 0; v < g->n_values; v++)
-    if (storage[v] >= 0) {
-      int first = v;
-      while (plan.in_place_of[first] >= 0)
-        first = plan.in_place_of[first];
-      plan.offset[v] = offset_of[slot_of[first]];
-    }
+  for (int v = 0; v < g->n_values; v++) {
+    if (storage[v] < 0)
+      continue;
+    int first = g->values[v].view_of >= 0 ? g->values[v].view_of : v;
+    while (plan.in_place_of[first] >= 0)
+      first = plan.in_place_of[first];
+    plan.offset[v] = offset_of[slot_of[first]];
+    const Value *val = &g->values[v];
+    if (val->view_of >= 0)
+      plan.offset[v] += (size_t)val->view_channel * (size_t)val->h *
+                        (size_t)val->w * sizeof(float);
+  }
   return plan;
 }

@@ -2,7 +2,7 @@
 //   %3 = conv2d %2 -> 16x112x112 k=3x3 s=2x2 p=1x1 g=1 +relu [conv_stem.weight]  # conv_stem (12:5)
 #include "ir.h"
 
-static void print_attrs(const Node *n, FILE *out) {
+static void print_attrs(const Graph *g, const Node *n, FILE *out) {
   switch (n->op) {
   case GH_OP_CONV2D:
   case GH_OP_AVGPOOL:
@@ -22,6 +22,10 @@ static void print_attrs(const Node *n, FILE *out) {
     break;
   case GH_OP_SHUFFLE:
     fprintf(out, " g=%d", n->groups);
+    break;
+  case GH_OP_CONCAT:
+    if (concat_is_in_place(g, n))
+      fprintf(out, " in_place");
     break;
   case GH_OP_GHOST:
     fprintf(out, " k=%dx%d s=%dx%d p=%dx%d primary=%d x%d dw=%d", n->kh, n->kw,
@@ -54,7 +58,7 @@ void graph_print(const Graph *g, FILE *out) {
       fprintf(out, "%s%%%d", k ? ", " : " ", n->in[k]);
     fprintf(out, " -> %dx%dx%d", v->c, v->h, v->w);
     if (n->op != GH_OP_ACTIVATION)
-      print_attrs(n, out);
+      print_attrs(g, n, out);
     const char *sep = " [";
     for (int k = 0; k < GH_MAX_PARAMS; k++) {
       if (n->params[k] < 0)

@@ -57,6 +57,27 @@ void graph_verify(const Graph *g) {
     gh_assert(shape.c == v->c && shape.h == v->h && shape.w == v->w);
     check_params(g, n);
   }
+  // Views: each is one input of the in-place concat that owns its root, at
+  // its channel offset, and views do not nest.
+  for (int v = 0; v < g->n_values; v++) {
+    const Value *val = &g->values[v];
+    if (val->view_of < 0)
+      continue;
+    const Value *root = &g->values[val->view_of];
+    const Node *cat = &g->nodes[root->producer];
+    gh_assert(root->view_of < 0 && cat->op == GH_OP_CONCAT);
+    gh_assert(v != g->input && val->h == root->h && val->w == root->w);
+    int channel = 0, found = 0;
+    for (int k = 0; k < cat->n_in; k++) {
+      if (cat->in[k] == v) {
+        gh_assert(channel == val->view_channel);
+        found++;
+      }
+      channel += g->values[cat->in[k]].c;
+    }
+    gh_assert(found == 1);
+  }
+
   // No dangling values: everything but the output feeds some node.
   for (int v = 0; v < g->n_values; v++)
     gh_assert(used[v] || v == g->output);

@@ -14,6 +14,7 @@ void fuse_ghost(Graph *g);
 void shuffle_remap(Graph *g);
 void fuse_se(Graph *g);
 void fuse_residual(Graph *g);
+void concat_in_place(Graph *g);
 
 typedef struct {
   const char *name;        // as in --no-NAME and --dump-ir=NAME

@@ -5,7 +5,7 @@
 
 // The order matters: activations must sit in their producers before ghost
 // modules are recognised, and ghost modules must exist before the SE gate
-// and the residual add can fuse into them.
+// and the residual add can fuse into them; what concats are left go last.
 const Pass passes[] = {
     {"fold_bn", fold_bn},
     {"fuse_activation", fuse_activation},
@@ -13,6 +13,7 @@ const Pass passes[] = {
     {"shuffle_remap", shuffle_remap},
     {"fuse_se", fuse_se},
     {"fuse_residual", fuse_residual},
+    {"concat_in_place", concat_in_place},
 };
 const int n_passes = sizeof passes / sizeof passes[0];
 

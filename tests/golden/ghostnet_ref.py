@@ -11,12 +11,10 @@ Writes into --out:
   expected.bin         raw little-endian f32 logits (1000)
 """
 
-import argparse
 import math
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -24,12 +22,10 @@ import torch.nn.functional as F
 # Importing the sibling modules must not litter the source tree.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import safetensors_io  # noqa: E402
+import golden_common  # noqa: E402
+from golden_common import HARNESS_RTOL, NUM_CLASSES, param_count  # noqa: E402,F401
 
-NUM_CLASSES = 1000
 SE_GAIN = 4.0
-# Relative tolerance used by harness.c (max|diff| <= RTOL * max|expected|).
-HARNESS_RTOL = 1e-4
 
 # (k, exp, c, se_ratio, s), one inner list per stage.
 CFGS = [
@@ -203,51 +199,18 @@ class GhostNet(nn.Module):
         return self.classifier(x)
 
 
-def param_count(model):
-    return sum(p.numel() for p in model.parameters())
-
-
-@torch.no_grad()
-def init_weights(model, resolution, calib_batch=8):
-    """Random weights that keep activations O(1) through the whole network,
-    with non-trivial BatchNorm statistics.
-
-    Kaiming init alone lets activations drift (residual sums, random BN
-    stats), so the BN running stats are first calibrated to the real
-    per-channel statistics of a random batch, then perturbed so that eval
-    BN is a genuine affine op (not an identity-like normalisation).
-    """
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in",
-                                    nonlinearity="relu")
-            if m.bias is not None:
-                m.bias.normal_(0.0, 0.1)
-        elif isinstance(m, nn.Linear):
-            m.weight.normal_(0.0, 1.0 / math.sqrt(m.in_features))
-            m.bias.normal_(0.0, 0.1)
-        elif isinstance(m, nn.BatchNorm2d):
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.normal_(0.0, 0.1)
-
+def _widen_se_gates(model):
     # Kaiming leaves the SE gate input near 0 (gate ~0.5 everywhere); widen
     # it so hard_sigmoid's clamps at 0 and 1 are actually exercised.
     for m in model.modules():
         if isinstance(m, SqueezeExcite):
             m.conv_expand.weight.mul_(SE_GAIN)
 
-    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average: one batch sets the stats
-    model.train()
-    model(torch.randn(calib_batch, 3, resolution, resolution))
-    for m in bns:
-        std = m.running_var.sqrt()
-        m.running_mean.add_(torch.randn_like(std) * 0.1 * std)
-        m.running_var.mul_(torch.empty_like(std).uniform_(0.5, 2.0))
-        m.momentum = 0.1
-    model.eval()
+
+def init_weights(model, resolution, calib_batch=8):
+    """golden_common.init_weights with the SE gates widened."""
+    golden_common.init_weights(model, resolution, calib_batch,
+                               adjust=_widen_se_gates)
 
 
 def build_model(width, resolution, seed):
@@ -257,72 +220,19 @@ def build_model(width, resolution, seed):
     return model
 
 
-def generate(out_dir, width=1.0, resolution=224, seed=0, dtype="F32"):
-    """Write the golden files into out_dir; return a dict of diagnostics."""
-    os.makedirs(out_dir, exist_ok=True)
+def generate(out_dir, width=1.0, resolution=224, seed=0, dtype="F32",
+             **params):
+    """Write the golden files into out_dir; return a dict of diagnostics.
+    GhostNet has no extra parameters: any in `params` is an error."""
+    golden_common.take_params("ghostnet_ref", params, {})
     model = build_model(width, resolution, seed)
-
-    # The C side sees the weights rounded to the stored dtype: compute the
-    # reference from exactly those values.
-    with torch.no_grad():
-        for t in model.state_dict().values():
-            if t.is_floating_point():
-                t.copy_(torch.from_numpy(
-                    safetensors_io.round_to_dtype(t.numpy(), dtype)))
-    x = torch.randn(1, 3, resolution, resolution)
-
-    # Golden logits in float64 so they carry no float32 rounding of their
-    # own; the float32 result shows how far plain f32 math lands from them.
-    with torch.no_grad():
-        logits32 = model(x)[0].numpy()
-        logits = model.double()(x.double())[0].numpy()
-        model.float()
-
-    state = model.state_dict()
-    # Checkpoints saved by safetensors.torch carry {"format": "pt"}; keep it
-    # so the loader is exercised on a "__metadata__" entry.
-    safetensors_io.write_safetensors(
-        os.path.join(out_dir, "weights.safetensors"), state, dtype=dtype,
-        metadata={"format": "pt"})
-    x.numpy().astype("<f4").tofile(os.path.join(out_dir, "input.bin"))
-    logits.astype("<f4").tofile(os.path.join(out_dir, "expected.bin"))
-
-    order = np.argsort(logits)[::-1]
-    max_abs = float(np.abs(logits).max())
-    info = {
-        "params": param_count(model),
-        "max_abs_logit": max_abs,
-        "top1": int(order[0]),
-        "top1_gap": float(logits[order[0]] - logits[order[1]]),
-        "f32_vs_f64": float(np.abs(logits32 - logits).max()),
-    }
-    print(f"ghostnet_ref: width={width} resolution={resolution} seed={seed} "
-          f"dtype={dtype} params={info['params']} "
-          f"({info['params'] / 1e6:.2f}M)")
-    print(f"ghostnet_ref: max|logit|={max_abs:.4g} top1={info['top1']} "
-          f"gap to top2={info['top1_gap']:.4g} "
-          f"torch f32 vs f64 max diff={info['f32_vs_f64']:.3g} "
-          f"({info['f32_vs_f64'] / max_abs:.2g} relative)")
-    if max_abs <= 1e-3:
-        print("ghostnet_ref: WARNING: degenerate logits (max|logit| <= 1e-3)")
-    # An output within tolerance can only flip the argmax if the gap is
-    # below 2x the tolerance; demand a comfortable 10x margin.
-    if info["top1_gap"] <= 10 * HARNESS_RTOL * max_abs:
-        print("ghostnet_ref: WARNING: ambiguous top-1 (gap to top-2 <= "
-              "10x the harness tolerance); try another --seed")
-    return info
+    return golden_common.generate_from_model(
+        "ghostnet_ref", model, out_dir, resolution, dtype,
+        f"width={width} resolution={resolution} seed={seed}")
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--width", type=float, default=1.0)
-    ap.add_argument("--resolution", type=int, default=224)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--dtype", choices=safetensors_io.FLOAT_DTYPES,
-                    default="F32", help="storage dtype of float weights")
-    ap.add_argument("--out", required=True)
-    args = ap.parse_args()
+    args = golden_common.arg_parser(__doc__).parse_args()
     generate(args.out, args.width, args.resolution, args.seed, args.dtype)
 
 
