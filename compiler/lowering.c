@@ -2,7 +2,7 @@
 // composite block (ghost_module, squeeze_excite, ghost_bottleneck) expands
 // into the same primitive ops, with the same parameter names, as the module
 // PyTorch users train; nothing about a particular network lives here.
-#include "spec.h"
+#include "lower.h"
 
 #include <limits.h>
 #include <math.h>
@@ -12,33 +12,11 @@
 
 enum { MAX_TABLE_ROWS = 4096 };
 
-typedef struct {
-  const char *name;
-  int value;
-} Ref;
-
-// The table row being lowered: its cells by column, and the counters that
-// name templates use.
-typedef struct {
-  const yaml_node_t *columns;  // the table's column names
-  yaml_node_t *cells;          // this row's values
-  int stage, index, n;         // stage, row within it, row overall
-} Row;
-
-typedef struct {
-  const Spec *s;
-  Graph *g;
-  const Row *row;   // inside a table row, or NULL
-  int cur;          // output of the previous layer: the default input
-  Ref *refs;        // named layer outputs, for `from`
-  int n_refs, cap_refs;
-} Lower;
-
 //
 // Fields of one layer
 //
 
-static Field *find_field(Fields *f, const char *key) {
+Field *find_field(Fields *f, const char *key) {
   for (int i = 0; i < f->n; i++)
     if (strcmp(f->items[i].key, key) == 0) {
       f->items[i].used = true;
@@ -47,7 +25,7 @@ static Field *find_field(Fields *f, const char *key) {
   return NULL;
 }
 
-static Field *require_field(Fields *f, const char *key) {
+Field *require_field(Fields *f, const char *key) {
   Field *x = find_field(f, key);
   if (!x)
     gh_error_at(f->loc, "%s needs the field '%s'", f->type, key);
@@ -66,12 +44,12 @@ static void add_field(const Spec *s, Fields *f, yaml_node_t *key,
       (Field){name, value, spec_loc(s, value), spec_loc(s, key), false};
 }
 
-static int int_field(const Lower *L, Fields *f, const char *key, int def) {
+int int_field(const Lower *L, Fields *f, const char *key, int def) {
   Field *x = find_field(f, key);
   return x ? spec_int(L->s, x->value, key) : def;
 }
 
-static int positive_field(const Lower *L, Fields *f, const char *key,
+int positive_field(const Lower *L, Fields *f, const char *key,
                           int def) {
   Field *x = find_field(f, key);
   if (!x)
@@ -82,7 +60,7 @@ static int positive_field(const Lower *L, Fields *f, const char *key,
   return v;
 }
 
-static int nonnegative_field(const Lower *L, Fields *f, const char *key,
+int nonnegative_field(const Lower *L, Fields *f, const char *key,
                              int def) {
   Field *x = find_field(f, key);
   if (!x)
@@ -93,20 +71,20 @@ static int nonnegative_field(const Lower *L, Fields *f, const char *key,
   return v;
 }
 
-static double number_field(const Lower *L, Fields *f, const char *key,
+double number_field(const Lower *L, Fields *f, const char *key,
                            double def) {
   Field *x = find_field(f, key);
   return x ? spec_number(L->s, x->value, key) : def;
 }
 
-static bool bool_field(const Lower *L, Fields *f, const char *key, bool def) {
+bool bool_field(const Lower *L, Fields *f, const char *key, bool def) {
   Field *x = find_field(f, key);
   return x ? spec_bool(L->s, x->value, key) : def;
 }
 
 // A channel count: a literal is given at width 1.0 and scaled by the spec's
 // width; a parameter name (num_classes) or `scale: false` keeps it as is.
-static int channels_field(const Lower *L, Fields *f, const char *key,
+int channels_field(const Lower *L, Fields *f, const char *key,
                           bool scale) {
   Field *x = require_field(f, key);
   yaml_node_t *value = spec_select(L->s, x->value);
@@ -130,7 +108,7 @@ static void check_fields_used(const Fields *f) {
 // Emitting IR
 //
 
-static const char *join(const Lower *L, const char *prefix,
+const char *join(const Lower *L, const char *prefix,
                         const char *suffix) {
   return arena_printf(L->g->arena, "%s.%s", prefix, suffix);
 }
@@ -141,7 +119,7 @@ static const char *const bn_stats[] = {"weight", "bias", "running_mean",
 
 // Adds the node, then its parameters NAME.<suffix> for the first n_params
 // slots that are wanted (bias only when has_bias).
-static int emit(Lower *L, Node n, const char *const *suffixes, int n_params) {
+int emit(Lower *L, Node n, const char *const *suffixes, int n_params) {
   int out = graph_add_node(L->g, n);
   Node *node = &L->g->nodes[L->g->n_nodes - 1];
   for (int slot = 0; slot < n_params; slot++) {
@@ -155,7 +133,7 @@ static int emit(Lower *L, Node n, const char *const *suffixes, int n_params) {
   return out;
 }
 
-static int emit_conv(Lower *L, SrcLoc loc, const char *name, int x, int out,
+int emit_conv(Lower *L, SrcLoc loc, const char *name, int x, int out,
                      int kernel, int stride, int pad, int groups, bool bias) {
   Node n = node_init(GH_OP_CONV2D, name, loc);
   n.in[0] = x;
@@ -168,7 +146,7 @@ static int emit_conv(Lower *L, SrcLoc loc, const char *name, int x, int out,
   return emit(L, n, weight_bias, bias ? 2 : 1);
 }
 
-static int emit_batchnorm(Lower *L, SrcLoc loc, const char *name, int x,
+int emit_batchnorm(Lower *L, SrcLoc loc, const char *name, int x,
                           float eps) {
   Node n = node_init(GH_OP_BATCHNORM, name, loc);
   n.in[0] = x;
@@ -177,7 +155,7 @@ static int emit_batchnorm(Lower *L, SrcLoc loc, const char *name, int x,
   return emit(L, n, bn_stats, 4);
 }
 
-static int emit_unary(Lower *L, OpKind op, SrcLoc loc, const char *name,
+int emit_unary(Lower *L, OpKind op, SrcLoc loc, const char *name,
                       int x) {
   Node n = node_init(op, name, loc);
   n.in[0] = x;
@@ -185,7 +163,7 @@ static int emit_unary(Lower *L, OpKind op, SrcLoc loc, const char *name,
   return emit(L, n, NULL, 0);
 }
 
-static int emit_activation(Lower *L, SrcLoc loc, int x, Act act) {
+int emit_activation(Lower *L, SrcLoc loc, int x, Act act) {
   Node n = node_init(GH_OP_ACTIVATION, act_names[act], loc);
   n.in[0] = x;
   n.n_in = 1;
@@ -193,7 +171,7 @@ static int emit_activation(Lower *L, SrcLoc loc, int x, Act act) {
   return emit(L, n, NULL, 0);
 }
 
-static int emit_binary(Lower *L, OpKind op, SrcLoc loc, const char *name,
+int emit_binary(Lower *L, OpKind op, SrcLoc loc, const char *name,
                        int a, int b) {
   Node n = node_init(op, name, loc);
   n.in[0] = a;
@@ -202,7 +180,7 @@ static int emit_binary(Lower *L, OpKind op, SrcLoc loc, const char *name,
   return emit(L, n, NULL, 0);
 }
 
-static int emit_slice(Lower *L, SrcLoc loc, const char *name, int x,
+int emit_slice(Lower *L, SrcLoc loc, const char *name, int x,
                       int begin, int end) {
   Node n = node_init(GH_OP_SLICE, name, loc);
   n.in[0] = x;
@@ -212,172 +190,29 @@ static int emit_slice(Lower *L, SrcLoc loc, const char *name, int x,
   return emit(L, n, NULL, 0);
 }
 
-static int channels_of(const Lower *L, int value) {
+int channels_of(const Lower *L, int value) {
   return L->g->values[value].c;
-}
-
-//
-// Composite blocks
-//
-
-// GhostNet's ghost module: a primary conv makes ceil(out/ratio) intrinsic
-// maps, a cheap depthwise conv makes (ratio-1) ghosts of each, and the
-// concatenation is cut to `out` channels.
-static int lower_ghost_module(Lower *L, SrcLoc loc, const char *name, int x,
-                              int out, int ratio, int kernel, int dw,
-                              int stride, bool relu) {
-  int init = (out + ratio - 1) / ratio;
-  int ghosts = init * (ratio - 1);
-  const char *primary = join(L, name, "primary_conv");
-  const char *cheap = join(L, name, "cheap_operation");
-  int p = emit_conv(L, loc, join(L, primary, "0"), x, init, kernel, stride,
-                    kernel / 2, 1, false);
-  p = emit_batchnorm(L, loc, join(L, primary, "1"), p, 1e-5f);
-  if (relu)
-    p = emit_activation(L, loc, p, GH_ACT_RELU);
-  int c = emit_conv(L, loc, join(L, cheap, "0"), p, ghosts, dw, 1, dw / 2,
-                    init, false);
-  c = emit_batchnorm(L, loc, join(L, cheap, "1"), c, 1e-5f);
-  if (relu)
-    c = emit_activation(L, loc, c, GH_ACT_RELU);
-  Node cat = node_init(GH_OP_CONCAT, name, loc);
-  cat.in[0] = p;
-  cat.in[1] = c;
-  cat.n_in = 2;
-  int y = emit(L, cat, NULL, 0);
-  if (init + ghosts > out)
-    y = emit_slice(L, loc, name, y, 0, out);
-  return y;
-}
-
-// Squeeze-and-excite: global pool, 1x1 reduce + ReLU, 1x1 expand, gate,
-// scale. Reduced channels = make_divisible(C * ratio, divisor).
-static int lower_squeeze_excite(Lower *L, SrcLoc loc, const char *name, int x,
-                                double ratio, int divisor, Act gate) {
-  int c = channels_of(L, x);
-  int reduced = make_divisible(c * ratio, divisor);
-  int s = emit_unary(L, GH_OP_GLOBAL_AVGPOOL, loc, name, x);
-  s = emit_conv(L, loc, join(L, name, "conv_reduce"), s, reduced, 1, 1, 0, 1,
-                true);
-  s = emit_activation(L, loc, s, GH_ACT_RELU);
-  s = emit_conv(L, loc, join(L, name, "conv_expand"), s, c, 1, 1, 0, 1, true);
-  s = emit_activation(L, loc, s, gate);
-  return emit_binary(L, GH_OP_MUL, loc, name, x, s);
-}
-
-// GhostNet's G-bneck: ghost module (expand, ReLU), a depthwise conv when
-// strided, optional SE, ghost module (project, linear), plus a shortcut that
-// is the identity or a depthwise + pointwise conv pair when the shape
-// changes.
-static int lower_ghost_bottleneck(Lower *L, SrcLoc loc, const char *name,
-                                  int x, int kernel, int mid, int out,
-                                  double se, int stride) {
-  int in = channels_of(L, x);
-  int pad = (kernel - 1) / 2;
-  int h = lower_ghost_module(L, loc, join(L, name, "ghost1"), x, mid, 2, 1, 3,
-                             1, true);
-  if (stride > 1) {
-    h = emit_conv(L, loc, join(L, name, "conv_dw"), h, mid, kernel, stride,
-                  pad, mid, false);
-    h = emit_batchnorm(L, loc, join(L, name, "bn_dw"), h, 1e-5f);
-  }
-  if (se > 0)
-    h = lower_squeeze_excite(L, loc, join(L, name, "se"), h, se, 4,
-                             GH_ACT_HARD_SIGMOID);
-  h = lower_ghost_module(L, loc, join(L, name, "ghost2"), h, out, 2, 1, 3, 1,
-                         false);
-  int shortcut = x;
-  if (in != out || stride != 1) {
-    const char *sc = join(L, name, "shortcut");
-    shortcut = emit_conv(L, loc, join(L, sc, "0"), x, in, kernel, stride, pad,
-                         in, false);
-    shortcut = emit_batchnorm(L, loc, join(L, sc, "1"), shortcut, 1e-5f);
-    shortcut =
-        emit_conv(L, loc, join(L, sc, "2"), shortcut, out, 1, 1, 0, 1, false);
-    shortcut = emit_batchnorm(L, loc, join(L, sc, "3"), shortcut, 1e-5f);
-  }
-  return emit_binary(L, GH_OP_ADD, loc, name, h, shortcut);
-}
-
-// ShuffleNetV1's unit: group 1x1 conv (bn1, ReLU), channel shuffle, 3x3
-// depthwise conv (bn2), group 1x1 conv (bn3); stride 1: ReLU(x + branch);
-// stride 2: ReLU(concat(avgpool3x3/2(x), branch)) with a branch of out - in
-// channels. The bottleneck is out/4. first_groups sets the first conv's
-// groups (1 in the network's first unit, which then skips the shuffle).
-static int lower_shufflenet_v1_unit(Lower *L, SrcLoc loc, const char *name,
-                                    int x, int out, int stride, int groups,
-                                    int first_groups) {
-  int in = channels_of(L, x);
-  int mid = out / 4;
-  int branch_out = stride == 2 ? out - in : out;
-  if (branch_out < 1)
-    gh_error_at(loc, "a stride-2 unit must widen: out (%d) must exceed the "
-                "input channels (%d)", out, in);
-  if (stride == 1 && in != out)
-    gh_error_at(loc, "a stride-1 unit keeps its width: out (%d) must equal "
-                "the input channels (%d)", out, in);
-  int b = emit_conv(L, loc, join(L, name, "gconv1"), x, mid, 1, 1, 0,
-                    first_groups, false);
-  b = emit_batchnorm(L, loc, join(L, name, "bn1"), b, 1e-5f);
-  b = emit_activation(L, loc, b, GH_ACT_RELU);
-  if (first_groups > 1) {
-    Node shuffle = node_init(GH_OP_SHUFFLE, join(L, name, "shuffle"), loc);
-    shuffle.in[0] = b;
-    shuffle.n_in = 1;
-    shuffle.groups = groups;
-    b = emit(L, shuffle, NULL, 0);
-  }
-  b = emit_conv(L, loc, join(L, name, "dw"), b, mid, 3, stride, 1, mid, false);
-  b = emit_batchnorm(L, loc, join(L, name, "bn2"), b, 1e-5f);
-  b = emit_conv(L, loc, join(L, name, "gconv2"), b, branch_out, 1, 1, 0,
-                groups, false);
-  b = emit_batchnorm(L, loc, join(L, name, "bn3"), b, 1e-5f);
-  int y;
-  if (stride == 1) {
-    y = emit_binary(L, GH_OP_ADD, loc, name, x, b);
-  } else {
-    Node pool = node_init(GH_OP_AVGPOOL, join(L, name, "shortcut"), loc);
-    pool.in[0] = x;
-    pool.n_in = 1;
-    pool.kh = pool.kw = 3;
-    pool.stride_h = pool.stride_w = stride;
-    pool.pad_h = pool.pad_w = 1;
-    pool.count_include_pad = true;
-    int shortcut = emit(L, pool, NULL, 0);
-    Node cat = node_init(GH_OP_CONCAT, name, loc);
-    cat.in[0] = shortcut;
-    cat.in[1] = b;
-    cat.n_in = 2;
-    y = emit(L, cat, NULL, 0);
-  }
-  return emit_activation(L, loc, y, GH_ACT_RELU);
 }
 
 //
 // Layer types
 //
 
-typedef struct {
-  const char *name;  // layer name from the spec, or NULL
-  int in[GH_MAX_INPUTS];
-  int n_in;          // 0 when the spec gives no `from`
-} LayerIO;
-
-static const char *need_name(const Fields *f, const LayerIO *io) {
+const char *need_name(const Fields *f, const LayerIO *io) {
   if (!io->name)
     gh_error_at(f->loc, "%s needs a name: its weights are found by name",
                 f->type);
   return io->name;
 }
 
-static int single_input(const Lower *L, const Fields *f, const LayerIO *io) {
+int single_input(const Lower *L, const Fields *f, const LayerIO *io) {
   if (io->n_in > 1)
     gh_error_at(f->loc, "%s takes one input, `from` names %d", f->type,
                 io->n_in);
   return io->n_in ? io->in[0] : L->cur;
 }
 
-static Act act_by_name(const Lower *L, Field *x) {
+Act act_by_name(const Lower *L, Field *x) {
   const char *text = spec_scalar(L->s, x->value, "act");
   for (int a = 0; a < GH_ACT_COUNT; a++)
     if (strcmp(act_names[a], text) == 0)
@@ -500,68 +335,6 @@ static void lower_simple(Lower *L, Fields *f, const LayerIO *io) {
   emit_unary(L, op, f->loc, io->name ? io->name : f->type,
              single_input(L, f, io));
 }
-
-static void lower_ghost_module_layer(Lower *L, Fields *f, const LayerIO *io) {
-  int x = single_input(L, f, io);
-  int out = channels_field(L, f, "out", true);
-  int ratio = positive_field(L, f, "ratio", 2);
-  if (ratio < 2)
-    gh_error_at(find_field(f, "ratio")->loc,
-                "ghost_module ratio must be at least 2, got %d", ratio);
-  lower_ghost_module(L, f->loc, need_name(f, io), x, out, ratio,
-                     positive_field(L, f, "kernel", 1),
-                     positive_field(L, f, "dw", 3),
-                     positive_field(L, f, "stride", 1),
-                     bool_field(L, f, "relu", true));
-}
-
-static double se_ratio_field(const Lower *L, Fields *f, const char *key,
-                             double def) {
-  double ratio = number_field(L, f, key, def);
-  if (ratio < 0 || ratio > 1)
-    gh_error_at(find_field(f, key)->loc, "%s must be in [0, 1], got %g", key,
-                ratio);
-  return ratio;
-}
-
-static void lower_squeeze_excite_layer(Lower *L, Fields *f,
-                                       const LayerIO *io) {
-  int x = single_input(L, f, io);
-  double ratio = se_ratio_field(L, f, "ratio", 0.25);
-  int divisor = positive_field(L, f, "divisor", 4);
-  Act gate = GH_ACT_HARD_SIGMOID;
-  Field *g = find_field(f, "gate");
-  if (g)
-    gate = act_by_name(L, g);
-  lower_squeeze_excite(L, f->loc, need_name(f, io), x, ratio, divisor, gate);
-}
-
-static void lower_ghost_bottleneck_layer(Lower *L, Fields *f,
-                                         const LayerIO *io) {
-  int x = single_input(L, f, io);
-  int kernel = positive_field(L, f, "kernel", 3);
-  int mid = channels_field(L, f, "exp", true);
-  int out = channels_field(L, f, "out", true);
-  double se = se_ratio_field(L, f, "se", 0);
-  int stride = positive_field(L, f, "stride", 1);
-  lower_ghost_bottleneck(L, f->loc, need_name(f, io), x, kernel, mid, out, se,
-                         stride);
-}
-
-static void lower_shufflenet_v1_unit_layer(Lower *L, Fields *f,
-                                           const LayerIO *io) {
-  int x = single_input(L, f, io);
-  int out = channels_field(L, f, "out", true);
-  int stride = positive_field(L, f, "stride", 1);
-  if (stride > 2)
-    gh_error_at(find_field(f, "stride")->loc, "stride must be 1 or 2");
-  int groups = positive_field(L, f, "groups", 1);
-  int first_groups = positive_field(L, f, "first_groups", groups);
-  lower_shufflenet_v1_unit(L, f->loc, need_name(f, io), x, out, stride,
-                           groups, first_groups);
-}
-
-typedef void LowerFn(Lower *L, Fields *f, const LayerIO *io);
 
 static const struct {
   const char *type;

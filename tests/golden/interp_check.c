@@ -2,6 +2,7 @@
 // lowered and after the full pass pipeline: the oracle that passes and
 // backends are tested against must match the framework first.
 // usage: interp_check SPEC WEIGHTS WIDTH RESOLUTION input.bin expected.bin
+//        [NAME=VALUE...]   (further spec parameters, as ghostcc --set)
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,16 +51,21 @@ static bool compare(const char *what, const float *got, const float *expected,
 }
 
 int main(int argc, char **argv) {
-  if (argc != 7) {
+  if (argc < 7) {
     fprintf(stderr, "usage: %s SPEC WEIGHTS WIDTH RESOLUTION input.bin "
-            "expected.bin\n", argv[0]);
+            "expected.bin [NAME=VALUE...]\n", argv[0]);
     return 2;
   }
   Arena a = {0};
-  const char *overrides[] = {arena_printf(&a, "width=%s", argv[3]),
-                             arena_printf(&a, "resolution=%s", argv[4])};
+  int n_overrides = 2 + (argc - 7);
+  const char **overrides = arena_array(&a, (size_t)n_overrides,
+                                       sizeof *overrides);
+  overrides[0] = arena_printf(&a, "width=%s", argv[3]);
+  overrides[1] = arena_printf(&a, "resolution=%s", argv[4]);
+  for (int i = 7; i < argc; i++)
+    overrides[2 + (i - 7)] = argv[i];
   SpecOptions opt = {.spec_path = argv[1], .overrides = overrides,
-                     .n_overrides = 2};
+                     .n_overrides = n_overrides};
   Graph *g = spec_load(&a, &opt);
   weights_bind(g, st_load(&a, argv[2]), argv[2]);
   const Value *in = &g->values[g->input], *out = &g->values[g->output];
