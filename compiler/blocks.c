@@ -35,6 +35,44 @@ static int lower_ghost_module(Lower *L, SrcLoc loc, const char *name, int x,
   return y;
 }
 
+// An ordinary convolution (dense, no bias, "same" padding), or the ghost
+// module that replaces it under `ghostify` (Han et al.: Ghost-VGG-16,
+// Ghost-ResNet-56): every such conv but the network's first becomes a
+// ghost module of the same output width, named after the conv.
+int emit_ordinary_conv(Lower *L, SrcLoc loc, const char *name, int x, int out,
+                       int kernel, int stride, int pad, int groups,
+                       bool bias) {
+  bool ordinary = groups == 1 && !bias && pad == kernel / 2;
+  if (ordinary && L->s->ghost_ratio && L->ordinary_convs++ > 0)
+    return lower_ghost_module(L, loc, name, x, out, L->s->ghost_ratio, kernel,
+                              L->s->ghost_dw, stride, false);
+  return emit_conv(L, loc, name, x, out, kernel, stride, pad, groups, bias);
+}
+
+// ResNet's basic block (torchvision's names): conv1 3x3 (stride), bn1, ReLU,
+// conv2 3x3, bn2, plus the input or, when the shape changes, a 1x1 conv and
+// BN (downsample.0, downsample.1); ReLU after the sum.
+static int lower_basic_block(Lower *L, SrcLoc loc, const char *name, int x,
+                             int out, int stride) {
+  int in = channels_of(L, x);
+  int h = emit_ordinary_conv(L, loc, join(L, name, "conv1"), x, out, 3, stride,
+                             1, 1, false);
+  h = emit_batchnorm(L, loc, join(L, name, "bn1"), h, 1e-5f);
+  h = emit_activation(L, loc, h, GH_ACT_RELU);
+  h = emit_ordinary_conv(L, loc, join(L, name, "conv2"), h, out, 3, 1, 1, 1,
+                         false);
+  h = emit_batchnorm(L, loc, join(L, name, "bn2"), h, 1e-5f);
+  int shortcut = x;
+  if (stride != 1 || in != out) {
+    const char *ds = join(L, name, "downsample");
+    shortcut = emit_ordinary_conv(L, loc, join(L, ds, "0"), x, out, 1, stride,
+                                  0, 1, false);
+    shortcut = emit_batchnorm(L, loc, join(L, ds, "1"), shortcut, 1e-5f);
+  }
+  int y = emit_binary(L, GH_OP_ADD, loc, name, h, shortcut);
+  return emit_activation(L, loc, y, GH_ACT_RELU);
+}
+
 // Squeeze-and-excite: global pool, 1x1 reduce + ReLU, 1x1 expand, gate,
 // scale. Reduced channels = make_divisible(C * ratio, divisor).
 static int lower_squeeze_excite(Lower *L, SrcLoc loc, const char *name, int x,
@@ -198,3 +236,10 @@ void lower_shufflenet_v1_unit_layer(Lower *L, Fields *f,
                            groups, first_groups);
 }
 
+
+void lower_basic_block_layer(Lower *L, Fields *f, const LayerIO *io) {
+  int x = single_input(L, f, io);
+  int out = channels_field(L, f, "out", true);
+  lower_basic_block(L, f->loc, need_name(f, io), x, out,
+                    positive_field(L, f, "stride", 1));
+}

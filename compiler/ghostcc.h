@@ -44,6 +44,7 @@ typedef struct {
   const char *name;          // --name, or NULL for the spec's
   const char **overrides;    // "NAME=VALUE" for top-level parameters
   int n_overrides;           // (--set, --width, --resolution)
+  const char *ghostify;      // --ghostify "ratio=S,dw=D", or NULL
 } SpecOptions;
 
 // Parses the spec and lowers it to a graph with unbound parameters.

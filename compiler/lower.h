@@ -23,6 +23,7 @@ typedef struct {
   const Spec *s;
   Graph *g;
   const Row *row;   // inside a table row, or NULL
+  int ordinary_convs;  // seen so far (ghostify keeps the first)
   int cur;          // output of the previous layer: the default input
   Ref *refs;        // named layer outputs, for `from`
   int n_refs, cap_refs;
@@ -75,6 +76,10 @@ typedef void LowerFn(Lower *L, Fields *f, const LayerIO *io);
 // blocks.c: composite blocks
 //
 LowerFn lower_ghost_module_layer, lower_squeeze_excite_layer,
-    lower_ghost_bottleneck_layer, lower_shufflenet_v1_unit_layer;
+    lower_ghost_bottleneck_layer, lower_shufflenet_v1_unit_layer,
+    lower_basic_block_layer;
+int emit_ordinary_conv(Lower *L, SrcLoc loc, const char *name, int x, int out,
+                       int kernel, int stride, int pad, int groups,
+                       bool bias);
 
 #endif

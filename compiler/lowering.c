@@ -243,10 +243,10 @@ static void lower_conv(Lower *L, Fields *f, const LayerIO *io) {
   int out = find_field(f, "out") || groups == 1
                 ? channels_field(L, f, "out", scale)
                 : channels_of(L, x);
-  emit_conv(L, f->loc, need_name(f, io), x, out, kernel,
-            positive_field(L, f, "stride", 1),
-            nonnegative_field(L, f, "padding", 0), groups,
-            bool_field(L, f, "bias", false));
+  emit_ordinary_conv(L, f->loc, need_name(f, io), x, out, kernel,
+                     positive_field(L, f, "stride", 1),
+                     nonnegative_field(L, f, "padding", 0), groups,
+                     bool_field(L, f, "bias", false));
   lower_act_field(L, f);
 }
 
@@ -360,6 +360,7 @@ static const struct {
     {"squeeze_excite", lower_squeeze_excite_layer},
     {"ghost_bottleneck", lower_ghost_bottleneck_layer},
     {"shufflenet_v1_unit", lower_shufflenet_v1_unit_layer},
+    {"basic_block", lower_basic_block_layer},
 };
 
 static yaml_node_t *expand_name(const Lower *L, yaml_node_t *node);

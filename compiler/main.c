@@ -23,6 +23,8 @@ static const char usage[] =
     "  --width W              width multiplier (the spec's `width`)\n"
     "  --resolution R         input height and width (the spec's `resolution`)\n"
     "  --set NAME=VALUE       override any top-level spec parameter\n"
+    "  --ghostify ratio=S[,dw=D]  replace every ordinary conv but the first\n"
+    "                         by a ghost module of the same width (d: 3)\n"
     "  --emit c               what to generate (only C for now)\n"
     "  --summary              print per layer: op, output shape, params, MACs,\n"
     "                         arena offset and bytes; then the totals\n"
@@ -108,6 +110,8 @@ int main(int argc, char **argv) {
           arena_printf(&arena, "resolution=%s", v);
     } else if ((v = option_value(argc, argv, &i, "--set"))) {
       overrides[opt.spec.n_overrides++] = v;
+    } else if ((v = option_value(argc, argv, &i, "--ghostify"))) {
+      opt.spec.ghostify = v;
     } else if ((v = option_value(argc, argv, &i, "--emit"))) {
       if (strcmp(v, "c") != 0)
         gh_error("--emit: unknown kind '%s' (c)", v);

@@ -229,6 +229,41 @@ static void read_rounding(Spec *s, yaml_node_t *node) {
   }
 }
 
+static void check_ghostify(int ratio, int dw, SrcLoc loc) {
+  if (ratio < 2 || ratio > 64)
+    gh_error_at(loc, "ghostify ratio must be in [2, 64], got %d", ratio);
+  if (dw < 1 || dw > 15 || dw % 2 == 0)
+    gh_error_at(loc, "ghostify dw must be an odd kernel size up to 15, got %d",
+                dw);
+}
+
+// `ghostify: {ratio: S, dw: D}` in the spec, or --ghostify ratio=S,dw=D
+// (which wins): replace ordinary convs by ghost modules.
+static void read_ghostify(Spec *s, yaml_node_t *node, const char *cli) {
+  if (cli) {
+    int ratio = 2, dw = 3, used = 0;
+    if (sscanf(cli, "ratio=%d,dw=%d%n", &ratio, &dw, &used) != 2 ||
+        cli[used] != '\0')
+      if (sscanf(cli, "ratio=%d%n", &ratio, &used) != 1 || cli[used] != '\0')
+        gh_error("--ghostify expects ratio=S[,dw=D], got '%s'", cli);
+    check_ghostify(ratio, dw, (SrcLoc){0});
+    s->ghost_ratio = ratio;
+    s->ghost_dw = dw;
+    return;
+  }
+  if (!node)
+    return;
+  if (node->type != YAML_MAPPING_NODE)
+    gh_error_at(spec_loc(s, node), "ghostify must be a mapping like "
+                "{ratio: 2, dw: 3}");
+  static const char *const keys[] = {"ratio", "dw", NULL};
+  check_keys(s, node, keys, "ghostify");
+  yaml_node_t *ratio = map_get(s, node, "ratio"), *dw = map_get(s, node, "dw");
+  s->ghost_ratio = ratio ? spec_int(s, ratio, "ratio") : 2;
+  s->ghost_dw = dw ? spec_int(s, dw, "dw") : 3;
+  check_ghostify(s->ghost_ratio, s->ghost_dw, spec_loc(s, node));
+}
+
 static void read_input(Spec *s, yaml_node_t *node) {
   s->input_loc = spec_loc(s, node);
   if (node->type != YAML_SEQUENCE_NODE ||
@@ -247,7 +282,7 @@ static void read_input(Spec *s, yaml_node_t *node) {
 static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
   static const char *const keys[] = {
       "name", "description", "input", "num_classes", "width", "resolution",
-      "channel_rounding", "params", "layers", NULL};
+      "channel_rounding", "params", "ghostify", "layers", NULL};
   if (root->type != YAML_MAPPING_NODE)
     gh_error_at(spec_loc(s, root), "a spec must be a mapping with name, "
                 "input and layers");
@@ -292,6 +327,8 @@ static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
   // A resolution makes the input square; without one, [C, H, W] stands.
   if (r->given)
     s->input[1] = s->input[2] = (int)r->value;
+
+  read_ghostify(s, map_get(s, root, "ghostify"), opt->ghostify);
 
   s->layers = require(s, root, "layers");
   if (s->layers->type != YAML_SEQUENCE_NODE)

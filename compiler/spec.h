@@ -32,6 +32,8 @@ typedef struct {
   SpecParam params[SPEC_MAX_PARAMS];
   int n_params;
   yaml_node_t *layers;    // sequence
+  int ghost_ratio;        // ghostify: ghost modules' ratio s, 0: off
+  int ghost_dw;           // ghostify: their cheap kernel d
 } Spec;
 
 // One layer's fields: from a YAML mapping, or a table row's cells named by

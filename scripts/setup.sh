@@ -3,7 +3,8 @@
 # Idempotent; works on a fresh Debian 12 machine.
 set -eu
 packages="build-essential cmake pkg-config clang libyaml-dev libjansson-dev
-  libcriterion-dev python3 python3-torch python3-numpy"
+  libcriterion-dev python3 python3-torch python3-numpy python3-torchvision
+  python3-sklearn libstb-dev"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 missing=""

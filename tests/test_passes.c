@@ -871,8 +871,12 @@ static int expect_kept(const Graph *g, const Net *net, const char *what) {
 
 enum { RANDOM_GRAPHS = 100 };
 
-static void check_pass_on_random_graphs(int check) {
-  int index = find_pass(checks[check].pass);
+static void check_pass_on_random_graphs(const char *pass) {
+  int check = 0;
+  while (check < N_CHECKS && strcmp(checks[check].pass, pass) != 0)
+    check++;
+  cr_assert(check < N_CHECKS, "no checks for %s", pass);
+  int index = find_pass(pass);
   bool only_this[N_CHECKS] = {0};
   only_this[check] = true;
   int removed = 0, kept = 0;
@@ -904,18 +908,16 @@ static void check_pass_on_random_graphs(int check) {
             checks[check].pass);
 }
 
-Test(passes, fold_bn_on_random_graphs) { check_pass_on_random_graphs(0); }
-Test(passes, fuse_activation_on_random_graphs) {
-  check_pass_on_random_graphs(1);
-}
-Test(passes, fuse_ghost_on_random_graphs) { check_pass_on_random_graphs(2); }
-Test(passes, shuffle_remap_on_random_graphs) {
-  check_pass_on_random_graphs(3);
-}
-Test(passes, fuse_se_on_random_graphs) { check_pass_on_random_graphs(4); }
-Test(passes, fuse_residual_on_random_graphs) {
-  check_pass_on_random_graphs(5);
-}
+#define RANDOM_GRAPH_TEST(pass) \
+  Test(passes, pass##_on_random_graphs) { check_pass_on_random_graphs(#pass); }
+
+RANDOM_GRAPH_TEST(fold_bn)
+RANDOM_GRAPH_TEST(fuse_activation)
+RANDOM_GRAPH_TEST(fuse_ghost)
+RANDOM_GRAPH_TEST(shuffle_remap)
+RANDOM_GRAPH_TEST(fuse_se)
+RANDOM_GRAPH_TEST(fuse_residual)
+RANDOM_GRAPH_TEST(concat_in_place)
 
 Test(passes, checks_cover_every_pass) {
   cr_assert(N_CHECKS == n_passes, "%d passes but %d checks", n_passes,
@@ -1079,8 +1081,8 @@ static int list_specs(char paths[MAX_SPECS][PATH_SIZE]) {
   return n;
 }
 
-// Each spec at its own width and at width 0.5; small resolutions keep the
-// interpreter quick.
+// Each spec at its own width and at width 0.5; the interpreter runs at
+// resolution 64 to stay quick.
 static const char *const spec_widths[] = {NULL, "width=0.5"};
 enum { N_WIDTHS = sizeof spec_widths / sizeof spec_widths[0] };
 
@@ -1104,50 +1106,40 @@ static const char *base_name(const char *path) {
   return slash ? slash + 1 : path;
 }
 
-Test(passes, specs_keep_their_output_through_each_pass_alone) {
+static const char *config_name(int w) {
+  return spec_widths[w] ? spec_widths[w] : "own width";
+}
+
+Test(passes, specs_keep_their_output_through_each_pass_and_the_pipeline) {
   char paths[MAX_SPECS][PATH_SIZE];
   int n = list_specs(paths);
   for (int s = 0; s < n; s++)
     for (int w = 0; w < N_WIDTHS; w++) {
+      const char *spec = base_name(paths[s]);
       Arena a = {0};
       Graph *g = load_spec(&a, paths[s], spec_widths[w], "resolution=64");
       const float *input = random_input(g, 1);
       Result ref = run(g, input);
       arena_free(&a);
+      char what[256];
       for (int p = 0; p < n_passes; p++) {
         g = load_spec(&a, paths[s], spec_widths[w], "resolution=64");
         run_pass(g, p);
-        char what[256];
-        snprintf(what, sizeof what, "%s (%s) after %s alone",
-                 base_name(paths[s]),
-                 spec_widths[w] ? spec_widths[w] : "own width",
-                 passes[p].name);
+        snprintf(what, sizeof what, "%s (%s) after %s alone", spec,
+                 config_name(w), passes[p].name);
         expect_same_output(ref, run(g, input), what);
         arena_free(&a);
       }
-    }
-}
-
-Test(passes, specs_keep_their_output_through_the_pipeline) {
-  char paths[MAX_SPECS][PATH_SIZE];
-  int n = list_specs(paths);
-  for (int s = 0; s < n; s++)
-    for (int w = 0; w < N_WIDTHS; w++) {
-      Arena a = {0};
-      Graph *g = load_spec(&a, paths[s], spec_widths[w], "resolution=64");
-      const float *input = random_input(g, 1);
-      Result ref = run(g, input);
-      // Checked after every step, so a failure names the pass.
+      // The pipeline, checked after every step so that a failure names
+      // the pass.
+      g = load_spec(&a, paths[s], spec_widths[w], "resolution=64");
       for (int p = 0; p < n_passes; p++) {
         run_pass(g, p);
-        char what[256];
-        snprintf(what, sizeof what, "%s (%s) after passes up to %s",
-                 base_name(paths[s]),
-                 spec_widths[w] ? spec_widths[w] : "own width",
-                 passes[p].name);
+        snprintf(what, sizeof what, "%s (%s) after passes up to %s", spec,
+                 config_name(w), passes[p].name);
         expect_same_output(ref, run(g, input), what);
       }
-      if (strcmp(base_name(paths[s]), "ghostnet.yaml") == 0) {
+      if (strcmp(spec, "ghostnet.yaml") == 0) {
         // Everything but convs, ghost modules and the head is fused away:
         // 16 bottlenecks of two ghost modules each.
         static const OpKind gone[] = {GH_OP_BATCHNORM, GH_OP_CONCAT,
@@ -1156,8 +1148,7 @@ Test(passes, specs_keep_their_output_through_the_pipeline) {
         for (size_t k = 0; k < sizeof gone / sizeof *gone; k++)
           cr_expect(count_op(g, gone[k]) == 0,
                     "GhostNet (%s) keeps %d %s nodes after the pipeline",
-                    spec_widths[w] ? spec_widths[w] : "own width",
-                    count_op(g, gone[k]), op_names[gone[k]]);
+                    config_name(w), count_op(g, gone[k]), op_names[gone[k]]);
         cr_expect(count_op(g, GH_OP_GHOST) == 32,
                   "GhostNet has %d ghost modules after the pipeline, want 32",
                   count_op(g, GH_OP_GHOST));
@@ -1249,7 +1240,7 @@ Test(passes, specs_plan_memory_after_the_pipeline) {
       MemPlan plan = plan_memory(g, &a);
       char what[256];
       snprintf(what, sizeof what, "%s (%s)", base_name(paths[s]),
-               spec_widths[w] ? spec_widths[w] : "own width");
+               config_name(w));
       expect_valid_plan(g, &plan, what);
       cr_expect(plan.lower_bound <= plan.arena_bytes &&
                     plan.arena_bytes * 100 <= plan.lower_bound * 105,

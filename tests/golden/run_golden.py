@@ -1,11 +1,17 @@
 #!/usr/bin/python3
-"""End-to-end golden test of ghostcc against the PyTorch GhostNet reference.
+"""End-to-end golden test of ghostcc against a PyTorch reference.
 
-One configuration per run:
-  1. ghostnet_ref.generate() -> weights.safetensors, input.bin, expected.bin
+One configuration per run, for the network --model NAME (reference module
+tests/golden/NAME_ref.py, default ghostnet):
+  1. NAME_ref.generate(DIR, W, R, SEED, DTYPE, **SETS)
+       -> weights.safetensors, input.bin, expected.bin
   2. ghostcc SPEC -o OUT --name model --weights ... --width W --resolution R
+             [--set NAME=VALUE ...] [GHOSTCC_ARG ...]
   3. CC -std=c11 -O2 -Wall -Wextra -Werror CFLAGS -I OUT OUT/*.c harness.c -lm
   4. run the harness (compares logits, exit 0 on pass)
+Each --set NAME=VALUE goes both to ghostcc (and the --interp-check program)
+and, as NAME=VALUE, to the reference's generate() (e.g. --set groups=3 for
+shufflenet_v1). --spec defaults to specs/NAME.yaml.
 
 Without --workdir a temporary directory is used, removed on success and kept
 (path printed) on failure for debugging.
@@ -13,7 +19,9 @@ Without --workdir a temporary directory is used, removed on success and kept
 
 import argparse
 import glob
+import importlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -21,11 +29,39 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+SPECS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "specs")
 # Importing the sibling modules must not litter the source tree.
 sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
-import ghostnet_ref  # noqa: E402
 import safetensors_io  # noqa: E402
+
+
+def available_models():
+    return sorted(f[:-len("_ref.py")] for f in os.listdir(HERE)
+                  if f.endswith("_ref.py"))
+
+
+def load_reference(name):
+    """The module NAME_ref (tests/golden/NAME_ref.py)."""
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name) or \
+            not os.path.isfile(os.path.join(HERE, f"{name}_ref.py")):
+        raise ValueError(f"no reference {name}_ref.py in {HERE} "
+                         f"(available: {', '.join(available_models())})")
+    return importlib.import_module(f"{name}_ref")
+
+
+def parse_set(text):
+    """NAME=VALUE -> (NAME, VALUE as int, float or string)."""
+    name, eq, value = text.partition("=")
+    name = name.strip()
+    if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    for conv in (int, float):
+        try:
+            return name, conv(value)
+        except ValueError:
+            pass
+    return name, value
 
 
 class GoldenFailure(Exception):
@@ -48,16 +84,22 @@ def golden(args, workdir):
     harness = os.path.join(workdir, "harness")
     weights = os.path.join(ref_dir, "weights.safetensors")
 
-    print(f"+ ghostnet_ref.generate({ref_dir!r}, width={args.width}, "
+    params = dict(parse_set(s) for s in args.set)
+    shown = "".join(f", {k}={v!r}" for k, v in params.items())
+    print(f"+ {args.model}_ref.generate({ref_dir!r}, width={args.width}, "
           f"resolution={args.resolution}, seed={args.seed}, "
-          f"dtype={args.dtype!r})", flush=True)
-    ghostnet_ref.generate(ref_dir, float(args.width), args.resolution,
-                          args.seed, args.dtype)
+          f"dtype={args.dtype!r}{shown})", flush=True)
+    try:
+        args.reference.generate(ref_dir, float(args.width), args.resolution,
+                                args.seed, args.dtype, **params)
+    except ValueError as e:
+        raise GoldenFailure(f"reference: {e}") from e
 
+    sets = args.set  # as typed: ghostcc parses the values itself
     if args.interp_check:
         run([args.interp_check, args.spec, weights, args.width,
              str(args.resolution), os.path.join(ref_dir, "input.bin"),
-             os.path.join(ref_dir, "expected.bin")],
+             os.path.join(ref_dir, "expected.bin")] + sets,
             "reference interpreter against PyTorch")
 
     # Stale sources from an earlier run in a reused --workdir would be
@@ -65,7 +107,9 @@ def golden(args, workdir):
     shutil.rmtree(out_dir, ignore_errors=True)
     run([args.ghostcc, args.spec, "-o", out_dir, "--name", "model",
          "--weights", weights, "--width", args.width,
-         "--resolution", str(args.resolution)] + args.ghostcc_arg, "ghostcc")
+         "--resolution", str(args.resolution)]
+        + [a for s in sets for a in ("--set", s)] + args.ghostcc_arg,
+        "ghostcc")
     sources = sorted(glob.glob(os.path.join(out_dir, "*.c")))
     if not os.path.isfile(os.path.join(out_dir, "model.h")) or not sources:
         raise GoldenFailure(f"ghostcc produced no model.h / *.c in {out_dir}")
@@ -84,7 +128,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--ghostcc", required=True, help="ghostcc binary")
-    ap.add_argument("--spec", required=True, help="GhostNet YAML spec")
+    ap.add_argument("--model", default="ghostnet",
+                    help="reference tests/golden/MODEL_ref.py (default "
+                         "ghostnet; available: "
+                         + ", ".join(available_models()) + ")")
+    ap.add_argument("--spec", help="YAML spec (default specs/MODEL.yaml)")
+    ap.add_argument("--set", action="append", default=[],
+                    metavar="NAME=VALUE",
+                    help="spec parameter, passed to ghostcc as --set "
+                         "NAME=VALUE and to the reference's generate() "
+                         "(repeatable)")
     # Kept as a string so ghostcc gets exactly what the user typed.
     ap.add_argument("--width", default="1.0")
     ap.add_argument("--resolution", type=int, default=224)
@@ -112,9 +165,26 @@ def main():
         float(args.width)
     except ValueError:
         ap.error(f"--width: not a number: {args.width!r}")
+    for s in args.set:
+        try:
+            name = parse_set(s)[0]
+        except argparse.ArgumentTypeError as e:
+            ap.error(f"--set: {e}")
+        if name in ("width", "resolution"):
+            ap.error(f"--set {name}=...: use --{name}")
+    try:
+        args.reference = load_reference(args.model)
+    except ValueError as e:
+        ap.error(f"--model: {e}")
+    if args.spec is None:
+        args.spec = os.path.join(SPECS, f"{args.model}.yaml")
+        if not os.path.isfile(args.spec):
+            ap.error(f"no --spec given and no {args.spec}")
 
-    config = (f"width={args.width} resolution={args.resolution} "
-              f"seed={args.seed} dtype={args.dtype}")
+    config = " ".join([f"model={args.model}"] + args.set
+                      + [f"width={args.width}",
+                         f"resolution={args.resolution}",
+                         f"seed={args.seed}", f"dtype={args.dtype}"])
     workdir = os.path.abspath(args.workdir or
                               tempfile.mkdtemp(prefix="ghostcc-golden-"))
     os.makedirs(workdir, exist_ok=True)
