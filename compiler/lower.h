@@ -82,4 +82,10 @@ int emit_ordinary_conv(Lower *L, SrcLoc loc, const char *name, int x, int out,
                        int kernel, int stride, int pad, int groups,
                        bool bias);
 
+//
+// blocks_torchvision.c: torchvision's mobile networks
+//
+LowerFn lower_conv_norm_act_layer, lower_inverted_residual_layer,
+    lower_mobilenet_v3_block_layer, lower_shufflenet_v2_unit_layer;
+
 #endif

@@ -360,6 +360,10 @@ static const struct {
     {"squeeze_excite", lower_squeeze_excite_layer},
     {"ghost_bottleneck", lower_ghost_bottleneck_layer},
     {"shufflenet_v1_unit", lower_shufflenet_v1_unit_layer},
+    {"conv_norm_act", lower_conv_norm_act_layer},
+    {"inverted_residual", lower_inverted_residual_layer},
+    {"mobilenet_v3_block", lower_mobilenet_v3_block_layer},
+    {"shufflenet_v2_unit", lower_shufflenet_v2_unit_layer},
     {"basic_block", lower_basic_block_layer},
 };
 
