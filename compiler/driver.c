@@ -62,12 +62,11 @@ static _Noreturn void report_over_budget(const Graph *g, const MemPlan *plan,
            plan->arena_bytes, budget);
 }
 
-void compile(const Options *opt) {
-  Arena arena = {0};
+Compiled compile_in_memory(const Options *opt, Arena *arena) {
   size_t spec_len;
   unsigned char *spec =
-      read_file(&arena, opt->spec.spec_path, MAX_SPEC_FILE, &spec_len);
-  Graph *g = spec_parse(&arena, &opt->spec, spec, spec_len);
+      read_file(arena, opt->spec.spec_path, MAX_SPEC_FILE, &spec_len);
+  Graph *g = spec_parse(arena, &opt->spec, spec, spec_len);
   if (opt->dump_lowered)
     graph_print(g, stdout);
   ModelStats stats = model_stats(g);
@@ -75,7 +74,7 @@ void compile(const Options *opt) {
   // Passes fold weights, so they need some even when only the summary or
   // the IR is wanted; those never show the values.
   if (opt->weights_path)
-    weights_bind(g, st_load(&arena, opt->weights_path), opt->weights_path);
+    weights_bind(g, st_load(arena, opt->weights_path), opt->weights_path);
   else
     weights_random(g, opt->seed);
   uint64_t weights_hash = hash_params(g);
@@ -84,19 +83,25 @@ void compile(const Options *opt) {
   if (opt->dump_ir)
     graph_print(g, stdout);
 
-  MemPlan plan = plan_memory(g, &arena);
+  MemPlan plan = plan_memory(g, arena);
   if (opt->summary)
     print_summary(g, &plan, &stats, stdout);
   if (opt->max_arena && plan.arena_bytes > opt->max_arena)
     report_over_budget(g, &plan, opt->max_arena);
 
-  if (opt->emit) {
-    Output out = {0};
+  Output out = {0};
+  if (opt->emit)
     emit_c(g, &plan,
            provenance(opt, g, hash_bytes(HASH_SEED, spec, spec_len),
                       weights_hash),
            &out);
-    write_output(opt->out_dir, &out);
-  }
+  return (Compiled){.graph = g, .stats = stats, .plan = plan, .out = out};
+}
+
+void compile(const Options *opt) {
+  Arena arena = {0};
+  Compiled c = compile_in_memory(opt, &arena);
+  if (opt->emit)
+    write_output(opt->out_dir, &c.out);
   arena_free(&arena);
 }

@@ -71,6 +71,19 @@ unsigned char *read_file(Arena *a, const char *path, size_t max_bytes,
 void write_output(const char *dir, const Output *out);
 
 //
+// summary.c: --summary, per layer and in total
+//
+typedef struct {
+  uint64_t params;  // learnable, as PyTorch counts them
+  uint64_t macs;
+} ModelStats;
+
+// The network as specified, before passes change its layers.
+ModelStats model_stats(const Graph *g);
+void print_summary(const Graph *g, const MemPlan *plan,
+                   const ModelStats *model, FILE *out);
+
+//
 // driver.c: the pipeline, and the options that steer it
 //
 typedef struct {
@@ -88,18 +101,20 @@ typedef struct {
   const char *options_text;   // the options, for the provenance comment
 } Options;
 
-// Runs spec -> IR -> passes -> codegen -> files; user errors exit 1.
-void compile(const Options *opt);
-
-// summary.c: --summary, per layer and in total.
+// What the in-memory part of the pipeline produces; all of it lives in the
+// arena the caller passed.
 typedef struct {
-  uint64_t params;  // learnable, as PyTorch counts them
-  uint64_t macs;
-} ModelStats;
+  Graph *graph;      // after the passes
+  ModelStats stats;  // the network as specified, before the passes
+  MemPlan plan;
+  Output out;        // the generated files (none unless opt->emit)
+} Compiled;
 
-// The network as specified, before passes change its layers.
-ModelStats model_stats(const Graph *g);
-void print_summary(const Graph *g, const MemPlan *plan,
-                   const ModelStats *model, FILE *out);
+// Runs spec -> IR -> weights -> passes -> plan -> codegen, in memory (the
+// dumps and the summary opt asks for go to stdout); user errors go to
+// gh_error, so a DiagTrap can catch them.
+Compiled compile_in_memory(const Options *opt, Arena *arena);
+// The same, then writes the files; user errors exit 1.
+void compile(const Options *opt);
 
 #endif
