@@ -261,7 +261,44 @@ CLI_CASES = {
                           ["error: more than one spec"]),
     "missing_spec_file": cli_case(["nosuch.yaml", *RANDOM],
                                   ["nosuch.yaml: error: cannot open file"]),
+    "unknown_pass": cli_case([TINY, *RANDOM, "--no-fold_bm"],
+                             ["error: --no-fold_bm: no pass 'fold_bm'"]),
+    "unknown_dump_pass": cli_case([TINY, "--dump-ir=nosuch"],
+                                  ["error: --dump-ir: no pass 'nosuch'"]),
+    # The budget error names the layer whose output goes past it.
+    "max_arena_too_small": cli_case(
+        [TINY, *RANDOM, "--max-arena", "64"],
+        ["tiny.yaml:", "error: the arena needs", "over --max-arena 64",
+         "layer '"]),
+    "ghostify_bad": cli_case([TINY, *RANDOM, "--ghostify", "ratio=1"],
+                             ["error: ghostify ratio must be in [2, 64]"]),
 }
+
+
+def test_dump_ir_after_pass(r, tmp):
+    """--dump-ir=PASS prints the IR after that pass, and the final IR of
+    GhostNet has no BatchNorm, concat, slice or standalone activation."""
+    res = r.run([GHOSTNET, "--dump-ir=fold_bn", "--dump-ir"], tmp)
+    out = res.stdout
+    if res.returncode != 0 or "; after fold_bn" not in out:
+        raise Failure("no IR after fold_bn", res.stderr)
+    final = out[out.rindex("graph ghostnet"):]
+    for op in [" batchnorm ", " concat ", " slice ", " relu %"]:
+        if op in final:
+            raise Failure(f"final IR still has{op}")
+    if " ghost_module " not in final:
+        raise Failure("final IR has no fused ghost_module")
+
+
+def test_passes_off_keep_patterns(r, tmp):
+    """With every pass off, the lowered patterns stay."""
+    off = [f"--no-{p}" for p in ["fold_bn", "fuse_activation", "fuse_ghost",
+                                 "shuffle_remap", "fuse_se", "fuse_residual",
+                                 "concat_in_place"]]
+    res = r.run([GHOSTNET, *off, "--dump-ir"], tmp)
+    if res.returncode != 0 or " batchnorm " not in res.stdout or \
+            " concat " not in res.stdout:
+        raise Failure("passes ran although turned off", res.stderr)
 
 
 def test_help(r, tmp):
@@ -406,6 +443,8 @@ def all_cases(weights_dir):
             TINY, ["--random-weights", "7", "--name", "small"], "small"),
         "good/ghostnet_random": happy_case(GHOSTNET, RANDOM, "ghostnet"),
         "good/summary_writes_nothing": test_summary_writes_nothing,
+        "good/dump_ir_after_pass": test_dump_ir_after_pass,
+        "good/passes_off_keep_patterns": test_passes_off_keep_patterns,
     })
     for f in ["tiny.h", "tiny.c", "tiny_weights.c"]:
         cases[f"output/name_taken_by_dir_{f}"] = name_taken_case(f)
