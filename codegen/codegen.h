@@ -34,6 +34,8 @@ void buf_append(Buf *b, const char *s, size_t n);
 const char *c_identifier(Arena *a, const char *name);
 // Text that is safe inside a /* */ comment on one line.
 const char *c_comment_text(Arena *a, const char *text);
+// A finite float as a C literal that reads back exactly, e.g. "1.0f".
+const char *c_float_literal(Arena *a, float v);
 
 // emit_c.c: NAME.h (the API), NAME.c (code and kernels) and NAME_weights.c.
 // `provenance` goes at the top of every file, inside a comment.

@@ -132,6 +132,26 @@ static void emit_header(Emitter *e, const char *provenance, Output *out) {
              "#define %s_ARENA_BYTES %zu /* scratch the caller provides */\n"
              "#define %s_ARENA_ALIGN %d /* the arena's required alignment */\n\n",
              m, arena, m, GH_ARENA_ALIGN);
+  if (g->has_preprocess) {
+    buf_printf(&b,
+               "/* Preparing an image (the spec's preprocess): input = "
+               "(pixel / %s_PIXEL_SCALE\n"
+               " * - %s_MEAN[c]) / %s_STD[c], e.g. "
+               "static const float mean[] = %s_MEAN; */\n",
+               m, m, m, m);
+    buf_printf(&b, "#define %s_PIXEL_SCALE %s\n", m,
+               c_float_literal(e->arena, g->pixel_scale));
+    const char *names[2] = {"MEAN", "STD"};
+    const float *values[2] = {g->mean, g->std};
+    for (int k = 0; k < 2; k++) {
+      buf_printf(&b, "#define %s_%s {", m, names[k]);
+      for (int c = 0; c < in->c; c++)
+        buf_printf(&b, "%s%s", c ? ", " : "",
+                   c_float_literal(e->arena, values[k][c]));
+      buf_printf(&b, "}\n");
+    }
+    buf_printf(&b, "\n");
+  }
   buf_printf(&b,
              "/* Return codes of %s_run. */\n"
              "#define %s_OK 0\n"
@@ -328,10 +348,11 @@ static void emit_call(Emitter *e, Buf *b, const Node *n) {
     emit_ghost(e, b, n, x, y);
     break;
   case GH_OP_BATCHNORM:
-    buf_printf(b, "  ghr_batchnorm(%s, %s, %d, %zu, %s, %s, %s, %s, %.9gf, %s);\n",
+    buf_printf(b, "  ghr_batchnorm(%s, %s, %d, %zu, %s, %s, %s, %s, %s, %s);\n",
                x, y, out->c, hw, weight_ptr(e, n->params[0]),
                weight_ptr(e, n->params[1]), weight_ptr(e, n->params[2]),
-               weight_ptr(e, n->params[3]), (double)n->eps, act);
+               weight_ptr(e, n->params[3]), c_float_literal(e->arena, n->eps),
+               act);
     break;
   case GH_OP_ACTIVATION:
     buf_printf(b, "  ghr_activation(%s, %s, %zu, %s);\n", x, y,

@@ -73,3 +73,11 @@ const char *c_comment_text(Arena *a, const char *text) {
   }
   return s;
 }
+
+const char *c_float_literal(Arena *a, float v) {
+  char buf[48];
+  snprintf(buf, sizeof buf, "%.9g", (double)v);
+  // "1f" is not C: a float literal needs a point or an exponent.
+  bool needs_point = !strpbrk(buf, ".eEn");
+  return arena_printf(a, "%s%sf", buf, needs_point ? ".0" : "");
+}

@@ -264,6 +264,57 @@ static void read_ghostify(Spec *s, yaml_node_t *node, const char *cli) {
   check_ghostify(s->ghost_ratio, s->ghost_dw, spec_loc(s, node));
 }
 
+// One number per input channel, or one for all of them.
+static void read_per_channel(Spec *s, yaml_node_t *node, const char *what,
+                             float *out) {
+  int channels = s->input[0];
+  if (node->type != YAML_SEQUENCE_NODE) {
+    float v = (float)spec_number(s, node, what);
+    for (int c = 0; c < channels; c++)
+      out[c] = v;
+    return;
+  }
+  long n = node->data.sequence.items.top - node->data.sequence.items.start;
+  if (n != channels)
+    gh_error_at(spec_loc(s, node), "%s has %ld values for %d input channels",
+                what, n, channels);
+  for (int c = 0; c < channels; c++)
+    out[c] = (float)spec_number(
+        s, yaml_document_get_node(s->doc, node->data.sequence.items.start[c]),
+        what);
+}
+
+// `preprocess: {scale: 255, mean: [...], std: [...]}`: how an application
+// turns pixels into the network's input, x = (pixel / scale - mean) / std.
+static void read_preprocess(Spec *s, yaml_node_t *node, Graph *g) {
+  if (!node)
+    return;
+  if (node->type != YAML_MAPPING_NODE)
+    gh_error_at(spec_loc(s, node), "preprocess must be a mapping like "
+                "{scale: 255, mean: [0.5], std: [0.5]}");
+  if (s->input[0] > GH_MAX_CHANNELS_PREPROCESS)
+    gh_error_at(spec_loc(s, node), "preprocess handles images of at most %d "
+                "channels", GH_MAX_CHANNELS_PREPROCESS);
+  static const char *const keys[] = {"scale", "mean", "std", NULL};
+  check_keys(s, node, keys, "preprocess");
+  yaml_node_t *scale = map_get(s, node, "scale");
+  yaml_node_t *mean = map_get(s, node, "mean"), *std = map_get(s, node, "std");
+  g->has_preprocess = true;
+  g->pixel_scale = scale ? (float)spec_number(s, scale, "scale") : 255.0f;
+  for (int c = 0; c < s->input[0]; c++) {
+    g->mean[c] = 0.0f;
+    g->std[c] = 1.0f;
+  }
+  if (mean)
+    read_per_channel(s, mean, "mean", g->mean);
+  if (std)
+    read_per_channel(s, std, "std", g->std);
+  for (int c = 0; c < s->input[0]; c++)
+    if (!(g->std[c] > 0) || !(g->pixel_scale > 0))
+      gh_error_at(spec_loc(s, node), "preprocess scale and std must be "
+                  "positive");
+}
+
 static void read_input(Spec *s, yaml_node_t *node) {
   s->input_loc = spec_loc(s, node);
   if (node->type != YAML_SEQUENCE_NODE ||
@@ -282,7 +333,7 @@ static void read_input(Spec *s, yaml_node_t *node) {
 static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
   static const char *const keys[] = {
       "name", "description", "input", "num_classes", "width", "resolution",
-      "channel_rounding", "params", "ghostify", "layers", NULL};
+      "channel_rounding", "params", "ghostify", "preprocess", "layers", NULL};
   if (root->type != YAML_MAPPING_NODE)
     gh_error_at(spec_loc(s, root), "a spec must be a mapping with name, "
                 "input and layers");
@@ -351,6 +402,7 @@ static Graph *read_spec(Spec *s, yaml_parser_t *parser, const SpecOptions *opt) 
     gh_error_at((SrcLoc){s->path, 0, 0}, "the spec is empty");
   read_top_level(s, root, opt);
   Graph *g = graph_new(s->arena, s->name);
+  read_preprocess(s, map_get(s, root, "preprocess"), g);
   Node in = node_init(GH_OP_INPUT, "input", s->input_loc);
   memcpy(in.shape, s->input, sizeof in.shape);
   graph_add_node(g, in);

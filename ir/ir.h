@@ -116,6 +116,7 @@ extern const int op_arity[GH_OP_COUNT];
 extern const char *const act_names[GH_ACT_COUNT];
 
 #define GH_MAX_INPUTS 8
+#define GH_MAX_CHANNELS_PREPROCESS 4
 #define GH_MAX_PARAMS 4
 
 // A tensor value: f32, batch 1, NCHW.
@@ -196,6 +197,11 @@ typedef struct {
   int n_params, cap_params;
   int input;          // value id of the network input
   int output;         // value id of the network output
+  // How the application prepares an image (the spec's `preprocess`), for
+  // the generated header; the network itself does not apply it.
+  bool has_preprocess;
+  float pixel_scale;  // pixel values are divided by this first
+  float mean[GH_MAX_CHANNELS_PREPROCESS], std[GH_MAX_CHANNELS_PREPROCESS];
 } Graph;
 
 Graph *graph_new(Arena *a, const char *name);
