@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keep in sync with HARNESS_RTOL in ghostnet_ref.py. */
+/* Keep in sync with HARNESS_RTOL in golden_common.py. */
 #define RTOL 1e-4
 
 /* Raw .bin files are little-endian; refuse to misread them elsewhere. */

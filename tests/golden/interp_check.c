@@ -57,15 +57,18 @@ int main(int argc, char **argv) {
     return 2;
   }
   Arena a = {0};
-  int n_overrides = 2 + (argc - 7);
-  const char **overrides = arena_array(&a, (size_t)n_overrides,
-                                       sizeof *overrides);
+  const char **overrides = arena_array(&a, (size_t)argc, sizeof *overrides);
   overrides[0] = arena_printf(&a, "width=%s", argv[3]);
   overrides[1] = arena_printf(&a, "resolution=%s", argv[4]);
-  for (int i = 7; i < argc; i++)
-    overrides[2 + (i - 7)] = argv[i];
   SpecOptions opt = {.spec_path = argv[1], .overrides = overrides,
-                     .n_overrides = n_overrides};
+                     .n_overrides = 2};
+  // NAME=VALUE overrides the spec's parameters; ghostify=... is --ghostify.
+  for (int i = 7; i < argc; i++) {
+    if (!strncmp(argv[i], "ghostify=", 9))
+      opt.ghostify = argv[i] + 9;
+    else
+      overrides[opt.n_overrides++] = argv[i];
+  }
   Graph *g = spec_load(&a, &opt);
   weights_bind(g, st_load(&a, argv[2]), argv[2]);
   const Value *in = &g->values[g->input], *out = &g->values[g->output];

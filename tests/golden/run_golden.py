@@ -85,6 +85,8 @@ def golden(args, workdir):
     weights = os.path.join(ref_dir, "weights.safetensors")
 
     params = dict(parse_set(s) for s in args.set)
+    if args.ghostify:
+        params["ghostify"] = args.ghostify
     shown = "".join(f", {k}={v!r}" for k, v in params.items())
     print(f"+ {args.model}_ref.generate({ref_dir!r}, width={args.width}, "
           f"resolution={args.resolution}, seed={args.seed}, "
@@ -96,10 +98,12 @@ def golden(args, workdir):
         raise GoldenFailure(f"reference: {e}") from e
 
     sets = args.set  # as typed: ghostcc parses the values itself
+    ghostify = ["--ghostify", args.ghostify] if args.ghostify else []
     if args.interp_check:
         run([args.interp_check, args.spec, weights, args.width,
              str(args.resolution), os.path.join(ref_dir, "input.bin"),
-             os.path.join(ref_dir, "expected.bin")] + sets,
+             os.path.join(ref_dir, "expected.bin")] + sets
+            + ([f"ghostify={args.ghostify}"] if args.ghostify else []),
             "reference interpreter against PyTorch")
 
     # Stale sources from an earlier run in a reused --workdir would be
@@ -108,7 +112,8 @@ def golden(args, workdir):
     run([args.ghostcc, args.spec, "-o", out_dir, "--name", "model",
          "--weights", weights, "--width", args.width,
          "--resolution", str(args.resolution)]
-        + [a for s in sets for a in ("--set", s)] + args.ghostcc_arg,
+        + [a for s in sets for a in ("--set", s)] + ghostify
+        + args.ghostcc_arg,
         "ghostcc")
     sources = sorted(glob.glob(os.path.join(out_dir, "*.c")))
     if not os.path.isfile(os.path.join(out_dir, "model.h")) or not sources:
@@ -148,6 +153,8 @@ def main():
     ap.add_argument("--ghostcc-arg", action="append", default=[],
                     help="extra ghostcc option, e.g. --ghostcc-arg=--no-fold_bn"
                          " (repeatable)")
+    ap.add_argument("--ghostify", help="ratio=S[,dw=D]: compile and build "
+                    "the reference with ghost modules for ordinary convs")
     ap.add_argument("--interp-check",
                     help="also check ghostcc's reference interpreter with "
                          "this program (tests/golden/interp_check.c)")
@@ -182,6 +189,7 @@ def main():
             ap.error(f"no --spec given and no {args.spec}")
 
     config = " ".join([f"model={args.model}"] + args.set
+                      + ([f"ghostify={args.ghostify}"] if args.ghostify else [])
                       + [f"width={args.width}",
                          f"resolution={args.resolution}",
                          f"seed={args.seed}", f"dtype={args.dtype}"])
