@@ -30,8 +30,9 @@ function(ghostcc_add_model target spec)
   cmake_parse_arguments(PARSE_ARGV 2 ARG ""
     "NAME;WIDTH;RESOLUTION;WEIGHTS" "OPTIONS")
   if(ARG_UNPARSED_ARGUMENTS)
-    message(FATAL_ERROR "${fn}: unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}"
-      " (expected NAME, WIDTH, RESOLUTION, WEIGHTS or OPTIONS)")
+    list(JOIN ARG_UNPARSED_ARGUMENTS " " unexpected)
+    message(FATAL_ERROR "${fn}: unexpected arguments: ${unexpected} "
+      "(expected NAME, WIDTH, RESOLUTION, WEIGHTS or OPTIONS)")
   endif()
   foreach(kw IN LISTS ARG_KEYWORDS_MISSING_VALUES)
     message(FATAL_ERROR "${fn}: ${kw} needs a value")
@@ -53,14 +54,13 @@ function(ghostcc_add_model target spec)
   # what the command depends on.
   set(random FALSE)
   foreach(opt IN LISTS ARG_OPTIONS)
-    if(opt MATCHES "^(-o|--name|--weights|--width|--resolution)(=.*)?$")
-      set(keyword_of_-o "the output directory is <binary dir>/${target}")
-      set(keyword_of_--name NAME)
-      set(keyword_of_--weights WEIGHTS)
-      set(keyword_of_--width WIDTH)
-      set(keyword_of_--resolution RESOLUTION)
-      message(FATAL_ERROR "${fn}: '${CMAKE_MATCH_1}' in OPTIONS: use "
-        "${keyword_of_${CMAKE_MATCH_1}} instead")
+    if(opt MATCHES "^-o")
+      message(FATAL_ERROR "${fn}: '-o' in OPTIONS: the output directory is "
+        "always ${CMAKE_CURRENT_BINARY_DIR}/${target}")
+    elseif(opt MATCHES "^--(name|weights|width|resolution)(=.*)?$")
+      string(TOUPPER "${CMAKE_MATCH_1}" keyword)
+      message(FATAL_ERROR "${fn}: '--${CMAKE_MATCH_1}' in OPTIONS: use "
+        "${keyword} instead")
     elseif(opt MATCHES "^--random-weights(=.*)?$")
       set(random TRUE)
     endif()
@@ -124,9 +124,8 @@ function(ghostcc_add_model target spec)
   string(REPLACE ";" "\n" stamp_text "${exe};${args}")
   file(CONFIGURE OUTPUT "${stamp}" CONTENT "${stamp_text}\n" @ONLY)
 
-  # $<TARGET_FILE:...> rather than the target name: an executable target as
-  # argv[0] would get CMAKE_CROSSCOMPILING_EMULATOR prepended in a cross
-  # build, and ghostcc is a host program.
+  # ghostcc is a host program, run by path: $<TARGET_FILE:...> as argv[0]
+  # never gets a CMAKE_CROSSCOMPILING_EMULATOR prepended in a cross build.
   add_custom_command(
     OUTPUT ${outputs}
     COMMAND "$<TARGET_FILE:ghostcc::ghostcc>" ${args} -o "${out_dir}"
