@@ -117,4 +117,21 @@ Compiled compile_in_memory(const Options *opt, Arena *arena);
 // The same, then writes the files; user errors exit 1.
 void compile(const Options *opt);
 
+//
+// cli.c: command-line helpers
+//
+// Matches "--opt VALUE" and "--opt=VALUE" at argv[*i]; advances *i past the
+// value. NULL if argv[*i] is another option.
+const char *option_value(int argc, char **argv, int *i, const char *opt);
+// A non-negative integer option value, or a user error naming the option.
+uint64_t parse_count(const char *option, const char *text);
+// The index of a pass named in an option, or a user error.
+int pass_named(const char *name, const char *option);
+
+//
+// explore.c: ghostcc explore, a grid of widths x resolutions compared
+//
+// argv[0] is "explore"; returns the exit status (user errors exit 1).
+int explore_main(int argc, char **argv);
+
 #endif

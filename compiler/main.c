@@ -1,13 +1,14 @@
 // The ghostcc command line.
 #include "ghostcc.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
     "usage: ghostcc SPEC [options]\n"
+    "       ghostcc explore SPEC --width A:B:STEP [--resolution R,...] [--bench]\n"
+    "                       [--csv F] [--svg F]   compare variants\n"
     "\n"
     "Compiles a YAML network spec into self-contained C: DIR/NAME.h,\n"
     "DIR/NAME.c and DIR/NAME_weights.c.\n"
@@ -44,38 +45,12 @@ static const char usage[] =
     "Errors go to stderr as FILE:LINE:COL: error: ...; the exit status is 1\n"
     "and no output file is left behind.\n";
 
-// Matches "--opt VALUE" and "--opt=VALUE"; advances *i past the value.
-static const char *option_value(int argc, char **argv, int *i,
-                                const char *opt) {
-  size_t n = strlen(opt);
-  if (strncmp(argv[*i], opt, n) != 0)
-    return NULL;
-  if (argv[*i][n] == '=')
-    return argv[*i] + n + 1;
-  if (argv[*i][n] != '\0')
-    return NULL;
-  if (*i + 1 >= argc)
-    gh_error("%s needs a value", opt);
-  return argv[++*i];
-}
 
-static uint64_t parse_count(const char *option, const char *text) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (!*text || *end || errno || text[0] == '-')
-    gh_error("%s needs a non-negative integer, got '%s'", option, text);
-  return v;
-}
 
-static int pass_named(const char *name, const char *option) {
-  int i = pass_index(name);
-  if (i < 0)
-    gh_error("%s: no pass '%s' (see ghostcc --help)", option, name);
-  return i;
-}
 
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "explore"))
+    return explore_main(argc - 1, argv + 1);
   Arena arena = {0};
   Options opt = {0};
   const char **overrides =
