@@ -178,21 +178,13 @@ static int stride_field(const Lower *L, Fields *f) {
   return stride;
 }
 
-static int kernel_field(const Lower *L, Fields *f, int def) {
-  int kernel = positive_field(L, f, "kernel", def);
-  if (kernel % 2 == 0)
-    gh_error_at(find_field(f, "kernel")->loc, "kernel must be odd (padding "
-                "is (kernel - 1) / 2 on each side), got %d", kernel);
-  return kernel;
-}
-
 // conv_norm_act: out (or expand: out = expand * input channels, unscaled),
 // kernel (3), stride (1), groups (1), depthwise (false), act (relu), eps
 // (1e-5), scale (true).
 void lower_conv_norm_act_layer(Lower *L, Fields *f, const LayerIO *io) {
   int x = single_input(L, f, io);
   int in = channels_of(L, x);
-  int kernel = kernel_field(L, f, 3);
+  int kernel = positive_field(L, f, "kernel", 3);
   int stride = positive_field(L, f, "stride", 1);
   int groups = positive_field(L, f, "groups", 1);
   if (bool_field(L, f, "depthwise", false))
@@ -228,18 +220,18 @@ void lower_inverted_residual_layer(Lower *L, Fields *f, const LayerIO *io) {
     gh_error_at(e->loc, "expand must be in (0, 1024], got %g", expand);
   int out = channels_field(L, f, "out", true);
   int stride = stride_field(L, f);
-  int kernel = kernel_field(L, f, 3);
+  int kernel = positive_field(L, f, "kernel", 3);
   Act act = act_field(L, f, GH_ACT_RELU6);
   lower_inverted_residual(L, f->loc, need_name(f, io), x, expand, out, stride,
                           kernel, act);
 }
 
-// mobilenet_v3_block: kernel, exp, out, se (false), act (relu or
-// hard_swish; the paper's RE and HS are accepted too), stride (1), eps
-// (0.001, torchvision's MobileNetV3 BatchNorm).
+// mobilenet_v3_block: kernel (3), exp, out, se (false), act (relu; the
+// paper's RE and HS stand for relu and hard_swish), stride (1), eps (0.001,
+// torchvision's MobileNetV3 BatchNorm).
 void lower_mobilenet_v3_block_layer(Lower *L, Fields *f, const LayerIO *io) {
   int x = single_input(L, f, io);
-  int kernel = kernel_field(L, f, 3);
+  int kernel = positive_field(L, f, "kernel", 3);
   int exp = channels_field(L, f, "exp", true);
   int out = channels_field(L, f, "out", true);
   bool se = bool_field(L, f, "se", false);
@@ -251,8 +243,15 @@ void lower_mobilenet_v3_block_layer(Lower *L, Fields *f, const LayerIO *io) {
       act = GH_ACT_RELU;
     else if (!strcmp(text, "HS"))
       act = GH_ACT_HARD_SWISH;
-    else
+    else {
+      bool known = false;
+      for (int i = 0; i < GH_ACT_COUNT; i++)
+        known |= !strcmp(text, act_names[i]);
+      if (!known)
+        gh_error_at(a->loc, "unknown activation '%s' (RE or relu, HS or "
+                    "hard_swish, none, relu6, hard_sigmoid)", text);
       act = act_by_name(L, a);
+    }
   }
   int stride = stride_field(L, f);
   float eps = eps_field(L, f, 1e-3);
