@@ -12,11 +12,19 @@ deterministically, and writes next to this file:
   pytorch_predictions.txt  PyTorch's prediction and logits per test image
 
 Data: sklearn.datasets.load_digits() (1797 8x8 images, values 0..16, from
-Debian's python3-sklearn; no download). The split is fixed by index: image i
-is in the test split if i % 5 == 4 (359 images), otherwise in the training
-split (1438 images).
+Debian's python3-sklearn; no download). The split is fixed, stratified and
+needs no random numbers: of each digit's images, in the dataset's order, the
+5th, 10th, 15th, ... are the test split (355 images, 34 to 36 per digit);
+the other 1442 are the training split. test_images.u8 keeps the dataset's
+order.
 
 Input normalisation: x = (v / 16 - 0.5) / 0.5, one channel, 8x8.
+
+Training: 40 epochs of AdamW (lr 4e-3, one-cycle schedule, weight decay
+5e-4), batches of 64, cross-entropy with label smoothing 0.05, dropout 0.2
+before the classifier, images shifted at random by up to one pixel. Seeded,
+one thread, deterministic algorithms: the same machine writes the same
+bytes. About 22 s of CPU time; reaches 354/355 = 99.72% on the test split.
 
 Run with Debian's interpreter (python3-torch installs for it):
   /usr/bin/python3 examples/digits/train.py [--out DIR]
@@ -27,7 +35,6 @@ import json
 import math
 import os
 import struct
-import sys
 import time
 
 import numpy as np
@@ -37,12 +44,12 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
 SEED = 0
-EPOCHS = 80
+EPOCHS = 40
 BATCH = 64
 LR = 4e-3
 WEIGHT_DECAY = 5e-4
 MEAN, STD = 0.5, 0.5
-TEST_EVERY = 5        # image i is a test image if i % TEST_EVERY == 4
+TEST_EVERY = 5        # every 5th image of each digit is a test image
 NUM_CLASSES = 10
 
 # (kernel, exp, out, se, stride), one inner list per stage: digits.yaml's table.
@@ -208,7 +215,14 @@ def load_split():
     images = digits.images.astype(np.uint8)          # 0..16, exact
     labels = digits.target.astype(np.uint8)
     assert images.shape == (1797, 8, 8) and images.max() == 16
-    test = np.arange(len(images)) % TEST_EVERY == TEST_EVERY - 1
+    # Per class, the 5th, 10th, 15th, ... image (in the dataset's order) is
+    # a test image: a stratified split that needs no random numbers.
+    rank = np.zeros(len(labels), dtype=np.int64)
+    seen = np.zeros(NUM_CLASSES, dtype=np.int64)
+    for i, c in enumerate(labels):
+        rank[i] = seen[c]
+        seen[c] += 1
+    test = rank % TEST_EVERY == TEST_EVERY - 1
     return (images[~test], labels[~test]), (images[test], labels[test])
 
 
@@ -279,7 +293,7 @@ def main():
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR,
                                                 total_steps=steps)
 
-    start = time.monotonic()
+    start, start_cpu = time.monotonic(), time.process_time()
     for epoch in range(args.epochs):
         model.train()
         perm = torch.randperm(len(x_train), generator=gen)
@@ -301,6 +315,7 @@ def main():
             print(f"epoch {epoch + 1:3d}  loss {total / len(x_train):.4f}  "
                   f"test accuracy {100 * acc:.2f}%")
     train_s = time.monotonic() - start
+    train_cpu = time.process_time() - start_cpu
 
     model.eval()
     with torch.no_grad():
@@ -310,8 +325,9 @@ def main():
     accuracy = 100.0 * correct / len(y_test)
     top2 = logits.topk(2, dim=1).values
     margin = float((top2[:, 0] - top2[:, 1]).min())
-    print(f"training: {train_s:.1f} s; test accuracy {correct}/{len(y_test)} "
-          f"= {accuracy:.2f}%; smallest top-1/top-2 logit margin {margin:.4f}")
+    print(f"training: {train_s:.1f} s ({train_cpu:.1f} s CPU); test accuracy "
+          f"{correct}/{len(y_test)} = {accuracy:.2f}%; smallest top-1/top-2 "
+          f"logit margin {margin:.4f}")
 
     os.makedirs(args.out, exist_ok=True)
     state = {k: v for k, v in model.state_dict().items()
@@ -337,5 +353,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.dont_write_bytecode = True
     main()
