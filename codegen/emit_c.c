@@ -117,7 +117,10 @@ static void emit_header(Emitter *e, const char *provenance, Output *out) {
   Buf b;
   begin_file(e, &b, provenance);
   const char *m = e->macro;
-  buf_printf(&b, "#ifndef %s_H\n#define %s_H\n\n", m, m);
+  // The guard has its own prefix: a model named "ghr" must not take the
+  // runtime's GHR_H.
+  buf_printf(&b, "#ifndef GHOSTCC_MODEL_%s_H\n#define GHOSTCC_MODEL_%s_H\n\n",
+             m, m);
   buf_printf(&b, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
   buf_printf(&b,
              "#define %s_INPUT_CHANNELS %d\n#define %s_INPUT_HEIGHT %d\n"

@@ -66,8 +66,13 @@ const char *c_comment_text(Arena *a, const char *text) {
   for (size_t i = 0; i < n; i++) {
     char c = text[i];
     bool printable = c >= 0x20 && c < 0x7f;
-    // "*/" would end the comment; a trailing '\' would splice lines.
-    if (!printable || c == '\\' || (c == '/' && i > 0 && text[i - 1] == '*'))
+    // "*/" would end the comment, "/*" in it is a warning (-Wcomment); a
+    // trailing '\' would splice lines, and so would the trigraph "??/"
+    // (C11 compilers translate trigraphs). Checked on the output, where
+    // replacements add '?'s.
+    if (!printable || c == '\\' || (c == '/' && i > 0 && s[i - 1] == '*') ||
+        (c == '*' && i > 0 && s[i - 1] == '/') ||
+        (c == '/' && i > 1 && s[i - 1] == '?' && s[i - 2] == '?'))
       c = '?';
     s[i] = c;
   }

@@ -11,6 +11,9 @@
 #include <string.h>
 
 enum { MAX_TABLE_ROWS = 4096 };
+// All parameters together, in elements (f32: 512 MiB): the weights are
+// generated as one C string literal.
+#define MAX_MODEL_PARAMS ((size_t)1 << 27)
 
 //
 // Fields of one layer
@@ -373,8 +376,11 @@ static yaml_node_t *bind_column(const Lower *L, yaml_node_t *node);
 static int find_ref(const Lower *L, yaml_node_t *ref) {
   const char *name = spec_scalar(L->s, ref, "a layer name");
   for (int i = L->n_refs - 1; i >= 0; i--)
-    if (strcmp(L->refs[i].name, name) == 0)
+    if (strcmp(L->refs[i].name, name) == 0) {
+      spec_charge(L->s, L->n_refs - i, spec_loc(L->s, ref));
       return L->refs[i].value;
+    }
+  spec_charge(L->s, L->n_refs, spec_loc(L->s, ref));
   if (strcmp(name, "input") == 0)
     return L->g->input;
   gh_error_at(spec_loc(L->s, ref),
@@ -383,6 +389,9 @@ static int find_ref(const Lower *L, yaml_node_t *ref) {
 
 static void read_io(Lower *L, Fields *f, LayerIO *io) {
   Field *name = find_field(f, "name");
+  if (name && strlen(spec_scalar(L->s, name->value, "name")) > SPEC_MAX_NAME)
+    gh_error_at(name->loc, "name is longer than %d characters",
+                SPEC_MAX_NAME);
   // Copied: the YAML document is freed after lowering, the graph is not.
   io->name = name ? arena_strdup(L->g->arena,
                                  spec_scalar(L->s, name->value, "name"))
@@ -548,6 +557,7 @@ static yaml_node_t *bind_column(const Lower *L, yaml_node_t *node) {
       node->data.scalar.value[0] != '$')
     return node;
   const char *want = (const char *)node->data.scalar.value + 1;
+  spec_charge(L->s, seq_len(L->row->columns), spec_loc(L->s, node));
   for (long c = 0; c < seq_len(L->row->columns); c++) {
     yaml_node_t *col = seq_item(L, L->row->columns, c);
     if (!strcmp(spec_scalar(L->s, col, "a column name"), want))
@@ -564,6 +574,7 @@ static void lower_row(Lower *L, const Field *block, const Field *name,
                       const Field *with, const Field *layers, Row *row) {
   const Spec *s = L->s;
   Fields f = {.loc = spec_loc(s, row->cells)};
+  spec_charge(s, 1, f.loc);
   L->row = row;
   if (layers) {
     for (long i = 0; i < seq_len(layers->value); i++)
@@ -586,6 +597,7 @@ static void lower_row(Lower *L, const Field *block, const Field *name,
       yaml_node_t *key = arena_alloc(L->g->arena, sizeof *key);
       *key = *value;
       key->data.scalar.value = (yaml_char_t *)"name";
+      key->data.scalar.length = 4;
       add_field(s, &f, key, value);
       f.items[f.n - 1].loc = f.items[f.n - 1].key_loc = f.loc;
     }
@@ -597,6 +609,7 @@ static void lower_row(Lower *L, const Field *block, const Field *name,
 // How many times a row stands for itself: its `repeat` column, or 1.
 static int row_repeat(const Lower *L, const yaml_node_t *columns,
                       yaml_node_t *cells) {
+  spec_charge(L->s, seq_len(columns), spec_loc(L->s, cells));
   for (long c = 0; c < seq_len(columns); c++)
     if (!strcmp(spec_scalar(L->s, seq_item(L, columns, c), "a column name"),
                 "repeat")) {
@@ -671,6 +684,7 @@ static void lower_item(Lower *L, yaml_node_t *item) {
   const Spec *s = L->s;
   Fields f = {.loc = spec_loc(s, item)};
   yaml_node_t *fields = NULL;
+  spec_charge(s, 1, f.loc);
   if (item->type == YAML_SCALAR_NODE) {
     f.type = spec_scalar(s, item, "a layer");
   } else if (item->type == YAML_MAPPING_NODE &&
@@ -689,6 +703,8 @@ static void lower_item(Lower *L, yaml_node_t *item) {
     if (fields->type != YAML_MAPPING_NODE)
       gh_error_at(spec_loc(s, fields), "the fields of %s must be a mapping",
                   f.type);
+    spec_charge(s, fields->data.mapping.pairs.top -
+                       fields->data.mapping.pairs.start, f.loc);
     for (yaml_node_pair_t *p = fields->data.mapping.pairs.start;
          p < fields->data.mapping.pairs.top; p++)
       add_field(s, &f, yaml_document_get_node(s->doc, p->key),
@@ -708,6 +724,12 @@ void lower_layers(const Spec *s, Graph *g) {
     gh_error_at(spec_loc(s, s->layers), "the network has no layers");
   for (long i = 0; i < n; i++)
     lower_item(&L, seq_item(&L, s->layers, i));
+  size_t total = 0;
+  for (int i = 0; i < g->n_params; i++)
+    total += g->params[i].count;  // each at most MAX_MODEL_PARAMS
+  if (total > MAX_MODEL_PARAMS)
+    gh_error_at(spec_loc(s, s->layers), "the network has %zu parameters, "
+                "over the limit of %zu", total, MAX_MODEL_PARAMS);
   // The last layer is the output; any other result nobody reads is a
   // mistake in the spec (usually a wrong `from`).
   bool *read = arena_array(g->arena, (size_t)g->n_values, sizeof(bool));

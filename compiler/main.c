@@ -75,6 +75,12 @@ int main(int argc, char **argv) {
       opt.spec.name = v;
     } else if ((v = option_value(argc, argv, &i, "--weights"))) {
       opt.weights_path = v;
+      // By base name, as on the provenance's weights line: where the file
+      // lies (build or current directory) must not change the output.
+      const char *slash = strrchr(v, '/');
+      options_text = arena_printf(&arena, "%s --weights %s", options_text,
+                                  slash ? slash + 1 : v);
+      continue;
     } else if ((v = option_value(argc, argv, &i, "--random-weights"))) {
       opt.random_weights = true;
       opt.seed = parse_count("--random-weights", v);

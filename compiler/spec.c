@@ -13,6 +13,18 @@
 #define MAX_SPEC_BYTES (16u << 20)
 #define MAX_RESOLUTION 16384
 #define MAX_CHANNELS (1 << 20)
+// libyaml's loader keeps ~150 bytes per node and its scanner is quadratic
+// in the nesting depth; both are bounded before the document is loaded.
+#define MAX_YAML_NODES (1 << 18)
+#define MAX_YAML_DEPTH 64
+// Reading the document (selections, tables, `from` and `$column` lookups):
+// real specs take a few thousand steps.
+#define MAX_SPEC_WORK (1L << 24)
+// A selection {by: NAME, V1: R1, ...} and selections of selections.
+#define MAX_SELECT_VALUES 1024
+#define MAX_SELECT_DEPTH 16
+// The model name becomes file names and C identifiers.
+#define MAX_MODEL_NAME 128
 
 SrcLoc spec_loc(const Spec *s, const yaml_node_t *node) {
   return (SrcLoc){s->path, (int)node->start_mark.line + 1,
@@ -32,6 +44,9 @@ const char *spec_scalar(const Spec *s, yaml_node_t *node, const char *what) {
   if (node->type != YAML_SCALAR_NODE)
     gh_error_at(spec_loc(s, node), "%s must be a scalar, not %s", what,
                 node_kind(node));
+  // "\0" in a quoted scalar: C strings would silently cut it short.
+  if (strlen((const char *)node->data.scalar.value) != node->data.scalar.length)
+    gh_error_at(spec_loc(s, node), "%s contains a NUL character", what);
   return (const char *)node->data.scalar.value;
 }
 
@@ -55,9 +70,34 @@ static bool parse_number(const char *text, double *out) {
   return true;
 }
 
+static yaml_node_t *select_one(const Spec *s, yaml_node_t *node);
+
+void spec_charge(const Spec *s, long steps, SrcLoc loc) {
+  *s->work += steps;
+  if (*s->work > MAX_SPEC_WORK)
+    gh_error_at(loc, "the spec takes more than %ld steps to read (YAML "
+                "aliases repeating a large table or selection?)",
+                MAX_SPEC_WORK);
+}
+
 yaml_node_t *spec_select(const Spec *s, yaml_node_t *node) {
-  if (node->type != YAML_MAPPING_NODE)
-    return node;
+  // A loop, not recursion: an alias can make a selection select itself.
+  for (int depth = 0; node->type == YAML_MAPPING_NODE; depth++) {
+    long n = node->data.mapping.pairs.top - node->data.mapping.pairs.start;
+    if (depth == MAX_SELECT_DEPTH)
+      gh_error_at(spec_loc(s, node), "selections nest more than %d deep",
+                  MAX_SELECT_DEPTH);
+    if (n > MAX_SELECT_VALUES)
+      gh_error_at(spec_loc(s, node), "a selection has more than %d values",
+                  MAX_SELECT_VALUES);
+    spec_charge(s, 2 * n, spec_loc(s, node));
+    node = select_one(s, node);
+  }
+  return node;
+}
+
+// One step of spec_select: the value a {by: ...} mapping selects.
+static yaml_node_t *select_one(const Spec *s, yaml_node_t *node) {
   const char *by = NULL;
   for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
        p < node->data.mapping.pairs.top; p++) {
@@ -77,7 +117,7 @@ yaml_node_t *spec_select(const Spec *s, yaml_node_t *node) {
     double v;
     const char *key = spec_scalar(s, k, "a key");
     if (strcmp(key, "by") != 0 && parse_number(key, &v) && v == param->value)
-      return spec_select(s, yaml_document_get_node(s->doc, p->value));
+      return yaml_document_get_node(s->doc, p->value);
   }
   gh_error_at(spec_loc(s, node), "no value for %s = %g", by, param->value);
 }
@@ -338,8 +378,12 @@ static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
     gh_error_at(spec_loc(s, root), "a spec must be a mapping with name, "
                 "input and layers");
   check_keys(s, root, keys, "the spec");
-  s->name = opt->name ? opt->name
-                      : spec_scalar(s, require(s, root, "name"), "name");
+  yaml_node_t *name = opt->name ? NULL : require(s, root, "name");
+  s->name = opt->name ? opt->name : spec_scalar(s, name, "name");
+  if (strlen(s->name) > MAX_MODEL_NAME)
+    gh_error_at(name ? spec_loc(s, name) : (SrcLoc){0},
+                "the model name is longer than %d characters",
+                MAX_MODEL_NAME);
   read_input(s, require(s, root, "input"));
   read_rounding(s, map_get(s, root, "channel_rounding"));
 
@@ -386,6 +430,60 @@ static void read_top_level(Spec *s, yaml_node_t *root, const SpecOptions *opt) {
     gh_error_at(spec_loc(s, s->layers), "layers must be a list");
 }
 
+// Walks the events (which do not expand aliases) and stops at the first
+// node past the limits; syntax errors are left to the loader.
+static void check_yaml_size(const char *path, const unsigned char *yaml,
+                            size_t len) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser))
+    gh_error("out of memory");
+  yaml_parser_set_input_string(&parser, yaml, len);
+  long nodes = 0;
+  int depth = 0;
+  const char *problem = NULL;
+  long limit = 0;
+  SrcLoc loc = {path, 0, 0};
+  for (bool done = false; !done && !problem;) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&parser, &ev))
+      break;
+    switch (ev.type) {
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+      depth++;
+      nodes++;
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      depth--;
+      break;
+    case YAML_SCALAR_EVENT:
+    case YAML_ALIAS_EVENT:
+      nodes++;
+      break;
+    case YAML_DOCUMENT_END_EVENT:  // the loader reads the first document
+    case YAML_STREAM_END_EVENT:
+      done = true;
+      break;
+    default:
+      break;
+    }
+    if (depth > MAX_YAML_DEPTH) {
+      problem = "the YAML nests more than %ld deep";
+      limit = MAX_YAML_DEPTH;
+    } else if (nodes > MAX_YAML_NODES) {
+      problem = "the YAML has more than %ld nodes";
+      limit = MAX_YAML_NODES;
+    }
+    loc.line = (int)ev.start_mark.line + 1;
+    loc.col = (int)ev.start_mark.column + 1;
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&parser);
+  if (problem)
+    gh_error_at(loc, problem, limit);
+}
+
 // Everything that needs the libyaml document; the caller frees it on all
 // paths, errors included.
 static Graph *read_spec(Spec *s, yaml_parser_t *parser, const SpecOptions *opt) {
@@ -417,12 +515,14 @@ Graph *spec_parse(Arena *a, const SpecOptions *opt, const unsigned char *yaml,
   if (len > MAX_SPEC_BYTES)
     gh_error_at((SrcLoc){path, 0, 0}, "spec is larger than %u bytes",
                 MAX_SPEC_BYTES);
+  check_yaml_size(path, yaml, len);
   yaml_parser_t parser;
   yaml_document_t doc = {0};
   if (!yaml_parser_initialize(&parser))
     gh_error("out of memory");
   yaml_parser_set_input_string(&parser, yaml, len);
-  Spec s = {.arena = a, .path = path, .doc = &doc};
+  long work = 0;
+  Spec s = {.arena = a, .path = path, .doc = &doc, .work = &work};
   DiagTrap trap;
   Graph *g = NULL;
   if (diag_try(&trap, setjmp(trap.jump))) {

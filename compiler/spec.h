@@ -34,6 +34,7 @@ typedef struct {
   yaml_node_t *layers;    // sequence
   int ghost_ratio;        // ghostify: ghost modules' ratio s, 0: off
   int ghost_dw;           // ghostify: their cheap kernel d
+  long *work;             // steps spent reading the document (spec_charge)
 } Spec;
 
 // One layer's fields: from a YAML mapping, or a table row's cells named by
@@ -66,6 +67,12 @@ bool spec_bool(const Spec *s, yaml_node_t *node, const char *what);
 const SpecParam *spec_param(const Spec *s, const char *name);
 // Width-scaled channel count under the spec's rounding rule.
 int spec_scale_channels(const Spec *s, double channels, SrcLoc loc);
+// Counts `steps` of work done on the document; an error once the total
+// passes the limit. YAML aliases share nodes, so a small spec can ask for
+// the same table or selection to be read a great many times.
+void spec_charge(const Spec *s, long steps, SrcLoc loc);
+// Longest layer name (they become parameter keys).
+enum { SPEC_MAX_NAME = 512 };
 int make_divisible(double v, int divisor);
 
 // lowering.c: the layer list to IR.

@@ -22,8 +22,12 @@ const char *const act_names[GH_ACT_COUNT] = {
 };
 
 // Guards against networks that would make the compiler itself misbehave;
-// real networks have a few hundred nodes.
-enum { GRAPH_MAX_NODES = 1 << 16 };
+// real networks have a few hundred nodes. Some steps (the memory plan,
+// parameter and weight lookup by key) are quadratic in the node count: at
+// this limit a compile takes a few seconds, at 65536 it took half a minute.
+enum { GRAPH_MAX_NODES = 1 << 14 };
+// One tensor (f32: 512 MiB); lowering bounds them all together.
+#define GRAPH_MAX_PARAM_ELEMS ((size_t)1 << 27)
 
 Graph *graph_new(Arena *a, const char *name) {
   Graph *g = arena_alloc(a, sizeof *g);
@@ -83,13 +87,40 @@ int graph_add_node(Graph *g, Node node) {
   return node.out;
 }
 
+// The slot of `key` in g->param_slots: where it is, or the empty slot where
+// it would go (open addressing, linear probing).
+static int *param_slot(const Graph *g, const char *key) {
+  size_t mask = (size_t)g->n_param_slots - 1;
+  size_t i = (size_t)hash_bytes(HASH_SEED, key, strlen(key)) & mask;
+  while (g->param_slots[i] &&
+         strcmp(g->params[g->param_slots[i] - 1].key, key) != 0)
+    i = (i + 1) & mask;
+  return &g->param_slots[i];
+}
+
+// Keeps the key index at most half full; rebuilds it after graph_compact
+// renumbered the parameters (it drops the index).
+static void index_params(Graph *g) {
+  if (g->param_slots && (size_t)g->n_param_slots > 2 * (size_t)g->n_params + 2)
+    return;
+  int n = 64;
+  while ((size_t)n <= 2 * (size_t)g->n_params + 2)
+    n *= 2;
+  g->param_slots = arena_array(g->arena, (size_t)n, sizeof(int));
+  g->n_param_slots = n;
+  for (int i = 0; i < g->n_params; i++)
+    *param_slot(g, g->params[i].key) = i + 1;
+}
+
 int graph_add_param(Graph *g, const char *key, int ndim, const int *dims,
                     SrcLoc loc) {
   gh_assert(ndim >= 1 && ndim <= 4);
-  for (int i = 0; i < g->n_params; i++)
-    if (strcmp(g->params[i].key, key) == 0)
-      gh_error_at(loc, "parameter '%s' is declared twice (first at line %d)",
-                  key, g->params[i].loc.line);
+  // A hash index: a linear search per parameter made lowering quadratic.
+  index_params(g);
+  int *slot = param_slot(g, key);
+  if (*slot)
+    gh_error_at(loc, "parameter '%s' is declared twice (first at line %d)",
+                key, g->params[*slot - 1].loc.line);
   Param p = {0};
   p.key = arena_strdup(g->arena, key);
   p.ndim = ndim;
@@ -97,13 +128,16 @@ int graph_add_param(Graph *g, const char *key, int ndim, const int *dims,
   for (int i = 0; i < ndim; i++) {
     gh_assert(dims[i] > 0);
     p.dims[i] = dims[i];
-    if (!size_mul(p.count, (size_t)dims[i], &p.count))
-      gh_error_at(loc, "parameter '%s' is too large", key);
+    if (!size_mul(p.count, (size_t)dims[i], &p.count) ||
+        p.count > GRAPH_MAX_PARAM_ELEMS)
+      gh_error_at(loc, "parameter '%s' has more than %zu elements", key,
+                  GRAPH_MAX_PARAM_ELEMS);
   }
   p.loc = loc;
   g->params = grow(g->arena, g->params, g->n_params, &g->cap_params,
                    sizeof(Param));
   g->params[g->n_params] = p;
+  *slot = g->n_params + 1;
   return g->n_params++;
 }
 
@@ -163,14 +197,31 @@ void graph_replace_node(Graph *g, int at, Node fused) {
 }
 
 void graph_compact(Graph *g) {
-  // Dead code: nodes nobody reads, repeated until nothing changes.
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (int i = g->n_nodes - 1; i > 0; i--) {
-      Node *n = &g->nodes[i];
-      if (!n->dead && n->out != g->output && value_uses(g, n->out) == 0) {
-        n->dead = true;
-        changed = true;
+  // Dead code: nodes nobody reads, and then the nodes only they read. Use
+  // counts and a work list keep this linear (a value_uses() per node made
+  // this quadratic: minutes for a long chain of layers).
+  int *uses = arena_array(g->arena, (size_t)g->n_values, sizeof(int));
+  int *dying = arena_array(g->arena, (size_t)g->n_nodes, sizeof(int));
+  int n_dying = 0;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (!g->nodes[i].dead)
+      for (int k = 0; k < g->nodes[i].n_in; k++)
+        uses[g->nodes[i].in[k]]++;
+  for (int i = g->n_nodes - 1; i > 0; i--) {
+    Node *n = &g->nodes[i];
+    if (!n->dead && n->out != g->output && uses[n->out] == 0) {
+      n->dead = true;
+      dying[n_dying++] = i;
+    }
+  }
+  while (n_dying > 0) {
+    const Node *n = &g->nodes[dying[--n_dying]];
+    for (int k = 0; k < n->n_in; k++) {
+      int v = n->in[k], p = g->values[v].producer;
+      Node *q = &g->nodes[p];
+      if (--uses[v] == 0 && p > 0 && !q->dead && q->out != g->output) {
+        q->dead = true;
+        dying[n_dying++] = p;
       }
     }
   }
@@ -216,6 +267,7 @@ void graph_compact(Graph *g) {
   g->output = new_value[g->output];
   g->n_nodes = g->n_values = n_nodes;
   g->n_params = n_params;
+  g->param_slots = NULL;  // the ids changed
 }
 
 bool concat_is_in_place(const Graph *g, const Node *n) {

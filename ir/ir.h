@@ -195,6 +195,8 @@ typedef struct {
   int n_values, cap_values;
   Param *params;
   int n_params, cap_params;
+  int *param_slots;   // graph.c: hash of param keys to id + 1, or NULL
+  int n_param_slots;  // a power of two, more than twice n_params
   int input;          // value id of the network input
   int output;         // value id of the network output
   // How the application prepares an image (the spec's `preprocess`), for

@@ -120,6 +120,11 @@ static _Noreturn void report(SrcLoc loc, const char *fmt, va_list ap) {
     n = snprintf(buf, sizeof buf, "%s: ", loc.file);
   n += snprintf(buf + n, sizeof buf - (size_t)n, "error: ");
   vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+  // Names from the spec or the weights may hold newlines or terminal
+  // escapes: a message stays one line of text.
+  for (char *p = buf; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = '?';
   raise_error(buf);
 }
 

@@ -4,7 +4,7 @@
 set -eu
 packages="build-essential cmake pkg-config clang libyaml-dev libjansson-dev
   libcriterion-dev python3 python3-torch python3-numpy python3-torchvision
-  python3-sklearn libstb-dev"
+  python3-sklearn libstb-dev clang-19 libclang-rt-19-dev locales"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 missing=""

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Every test: unit tests, bad-input tests and golden tests against PyTorch,
-# first in a normal build, then under AddressSanitizer + UBSan.
+# first in a normal build, then under AddressSanitizer + UBSan; then the
+# fuzz targets briefly.
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -9,4 +10,9 @@ jobs=$(nproc)
 ./scripts/build.sh build-asan -DGHOSTCC_TESTS=ON -DGHOSTCC_SANITIZE=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 \
   ctest --output-on-failure --no-tests=error -j "$jobs")
+# The fuzz targets: their seeds and regressions, then 60 s each (libFuzzer).
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-19 -DGHOSTCC_FUZZ=ON \
+  -DGHOSTCC_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j "$jobs"
+ctest --test-dir build-fuzz/fuzz --output-on-failure --no-tests=error
 echo "all tests passed"
