@@ -27,6 +27,7 @@ typedef struct {
 typedef struct {
   StTensor *tensors;    // in header order
   int n_tensors;
+  StTensor **by_name;   // the same, sorted by name, for st_find
 } StFile;
 
 // Reads and validates a whole file; user errors name the file.
@@ -34,6 +35,7 @@ StFile *st_load(Arena *a, const char *path);
 // The same for bytes in memory (fuzzing, tests); `path` is for messages.
 StFile *st_parse(Arena *a, const char *path, const unsigned char *bytes,
                  size_t len);
+// By exact name (binary search), or NULL.
 StTensor *st_find(const StFile *f, const char *name);
 
 //

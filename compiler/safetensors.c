@@ -305,6 +305,11 @@ static bool read_header_or_release(Arena *a, json_t *root,
   return ok;
 }
 
+static int by_name(const void *a, const void *b) {
+  return strcmp((*(const StTensor *const *)a)->name,
+                (*(const StTensor *const *)b)->name);
+}
+
 StFile *st_parse(Arena *a, const char *path, const unsigned char *bytes,
                  size_t len) {
   SrcLoc loc = {path, 0, 0};
@@ -362,6 +367,11 @@ StFile *st_parse(Arena *a, const char *path, const unsigned char *bytes,
     for (size_t j = 0; j < t->count; j++)
       t->data[j] = element_to_f32(dtype, src + j * dtypes[dtype].size);
   }
+  // Binding looks up every parameter: keep lookups logarithmic.
+  f->by_name = arena_array(a, (size_t)f->n_tensors + 1, sizeof(StTensor *));
+  for (int i = 0; i < f->n_tensors; i++)
+    f->by_name[i] = &f->tensors[i];
+  qsort(f->by_name, (size_t)f->n_tensors, sizeof *f->by_name, by_name);
   return f;
 }
 
@@ -375,9 +385,9 @@ StFile *st_load(Arena *a, const char *path) {
 }
 
 StTensor *st_find(const StFile *f, const char *name) {
-  // Linear: a model has hundreds of tensors and is bound once.
-  for (int i = 0; i < f->n_tensors; i++)
-    if (strcmp(f->tensors[i].name, name) == 0)
-      return &f->tensors[i];
-  return NULL;
+  StTensor key = {.name = name};
+  const StTensor *k = &key;
+  StTensor **found = bsearch(&k, f->by_name, (size_t)f->n_tensors,
+                             sizeof *f->by_name, by_name);
+  return found ? *found : NULL;
 }

@@ -3,7 +3,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static void format_shape(char *buf, size_t size, int ndim, const int64_t *dims) {
@@ -15,37 +14,8 @@ static void format_shape(char *buf, size_t size, int ndim, const int64_t *dims) 
     snprintf(buf + len, size - len, "]");
 }
 
-// Lookup by key through a sorted index: st_find per parameter is linear,
-// quadratic in all for a file with thousands of tensors.
-typedef struct {
-  const StTensor **sorted;
-  int n;
-} ByName;
-
-static int by_name(const void *a, const void *b) {
-  return strcmp((*(const StTensor *const *)a)->name,
-                (*(const StTensor *const *)b)->name);
-}
-
-static ByName index_tensors(Arena *a, const StFile *f) {
-  ByName ix = {arena_array(a, (size_t)f->n_tensors + 1, sizeof(StTensor *)),
-               f->n_tensors};
-  for (int i = 0; i < f->n_tensors; i++)
-    ix.sorted[i] = &f->tensors[i];
-  qsort(ix.sorted, (size_t)ix.n, sizeof *ix.sorted, by_name);
-  return ix;
-}
-
-static const StTensor *find_tensor(const ByName *ix, const char *name) {
-  StTensor key = {.name = name};
-  const StTensor *k = &key;
-  const StTensor **found =
-      bsearch(&k, ix->sorted, (size_t)ix->n, sizeof *ix->sorted, by_name);
-  return found ? *found : NULL;
-}
-
 // A layer declared without bias must not silently drop a trained one.
-static void check_no_stray_bias(const Graph *g, const ByName *f,
+static void check_no_stray_bias(const Graph *g, const StFile *f,
                                 const char *path) {
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
@@ -53,17 +23,16 @@ static void check_no_stray_bias(const Graph *g, const ByName *f,
       continue;
     char key[1024];
     snprintf(key, sizeof key, "%s.bias", n->name);
-    if (find_tensor(f, key))
+    if (st_find(f, key))
       gh_error_at(n->loc, "%s has a tensor '%s' but layer '%s' has no bias "
                   "(add `bias: true`)", path, key, n->name);
   }
 }
 
 void weights_bind(Graph *g, const StFile *f, const char *path) {
-  ByName ix = index_tensors(g->arena, f);
   for (int i = 0; i < g->n_params; i++) {
     Param *p = &g->params[i];
-    const StTensor *t = find_tensor(&ix, p->key);
+    const StTensor *t = st_find(f, p->key);
     if (!t)
       gh_error_at(p->loc, "%s has no tensor '%s'", path, p->key);
     int64_t want[4];
@@ -88,7 +57,7 @@ void weights_bind(Graph *g, const StFile *f, const char *path) {
                     "element %zu", path, p->key, k);
     p->data = t->data;
   }
-  check_no_stray_bias(g, &ix, path);
+  check_no_stray_bias(g, f, path);
 }
 
 // splitmix64: a tiny, well-mixed generator; the same seed gives the same
