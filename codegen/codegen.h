@@ -3,6 +3,7 @@
 #define GHOSTCC_CODEGEN_H
 
 #include "../ir/ir.h"
+#include "schedule.h"
 
 // A generated file, kept in memory until the driver writes them all.
 typedef struct {
@@ -37,10 +38,23 @@ const char *c_comment_text(Arena *a, const char *text);
 // A finite float as a C literal that reads back exactly, e.g. "1.0f".
 const char *c_float_literal(Arena *a, float v);
 
+// What --emit asks for.
+typedef enum { EMIT_C, EMIT_LLVM, EMIT_BC, EMIT_OBJ, EMIT_ASM } EmitKind;
+
 // emit_c.c: NAME.h (the API), NAME.c (code and kernels) and NAME_weights.c.
 // `provenance` goes at the top of every file, inside a comment.
-void emit_c(const Graph *g, const MemPlan *plan, const char *provenance,
-            Output *out);
+void emit_c(const Graph *g, const MemPlan *plan, const Schedule *s,
+            const Target *t, const char *provenance, Output *out);
+// NAME.h alone: the API both backends implement.
+void emit_header(const Graph *g, const MemPlan *plan, const char *provenance,
+                 Output *out);
+
+// emit_llvm.c: NAME.h and one of NAME.ll, NAME.bc, NAME.o, NAME.s, built
+// through the LLVM-C API from the same schedule, with the runtime kernels'
+// bitcode for the target linked in.
+void emit_llvm(const Graph *g, const MemPlan *plan, const Schedule *s,
+               const Target *t, EmitKind kind, const char *provenance,
+               Output *out);
 
 // The runtime sources embedded in ghostcc at build time.
 typedef struct {
