@@ -63,6 +63,7 @@ static _Noreturn void report_over_budget(const Graph *g, const MemPlan *plan,
 }
 
 Compiled compile_in_memory(const Options *opt, Arena *arena) {
+  Target target = target_resolve(opt->target_triple, opt->cpu);
   size_t spec_len;
   unsigned char *spec =
       read_file(arena, opt->spec.spec_path, MAX_SPEC_FILE, &spec_len);
@@ -90,11 +91,15 @@ Compiled compile_in_memory(const Options *opt, Arena *arena) {
     report_over_budget(g, &plan, opt->max_arena);
 
   Output out = {0};
-  if (opt->emit)
-    emit_c(g, &plan,
-           provenance(opt, g, hash_bytes(HASH_SEED, spec, spec_len),
-                      weights_hash),
-           &out);
+  if (opt->emit) {
+    Schedule schedule = schedule_model(g, &plan, &target);
+    const char *prov = provenance(
+        opt, g, hash_bytes(HASH_SEED, spec, spec_len), weights_hash);
+    if (opt->emit_kind == EMIT_C)
+      emit_c(g, &plan, &schedule, &target, prov, &out);
+    else
+      gh_error("--emit: the LLVM backend is not built yet");
+  }
   return (Compiled){.graph = g, .stats = stats, .plan = plan, .out = out};
 }
 

@@ -100,6 +100,9 @@ typedef struct {
   PassOptions passes;         // --no-PASS, --dump-ir=PASS
   size_t max_arena;           // --max-arena BYTES, 0: no limit
   bool emit;                  // write generated code
+  EmitKind emit_kind;         // --emit c|llvm|bc|obj|asm
+  const char *target_triple;  // --target, or NULL for the host
+  const char *cpu;            // --cpu, or NULL for generic
   const char *options_text;   // the options, for the provenance comment
 } Options;
 

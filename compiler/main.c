@@ -26,7 +26,16 @@ static const char usage[] =
     "  --set NAME=VALUE       override any top-level spec parameter\n"
     "  --ghostify ratio=S[,dw=D]  replace every ordinary conv but the first\n"
     "                         by a ghost module of the same width (d: 3)\n"
-    "  --emit c               what to generate (only C for now)\n"
+    "  --emit KIND            what to generate: c (default: NAME.c and\n"
+    "                         NAME_weights.c), llvm (NAME.ll), bc (NAME.bc),\n"
+    "                         obj (NAME.o) or asm (NAME.s); always NAME.h\n"
+    "  --target TRIPLE        x86_64-linux-gnu, aarch64-linux-gnu or\n"
+    "                         aarch64-linux-android (default: the host)\n"
+    "  --cpu NAME             the kernels' instruction set: generic (portable\n"
+    "                         C, the default), x86-64-v3 (AVX2+FMA), x86-64-v4\n"
+    "                         (AVX-512), native (this machine's best); any\n"
+    "                         aarch64 CPU gets NEON. Build the C with a\n"
+    "                         matching -march (e.g. -march=x86-64-v4)\n"
     "  --summary              print per layer: op, output shape, params, MACs,\n"
     "                         arena offset and bytes; then the totals\n"
     "  --dump-ir              print the IR the backend gets (after all passes)\n"
@@ -94,9 +103,20 @@ int main(int argc, char **argv) {
     } else if ((v = option_value(argc, argv, &i, "--ghostify"))) {
       opt.spec.ghostify = v;
     } else if ((v = option_value(argc, argv, &i, "--emit"))) {
-      if (strcmp(v, "c") != 0)
-        gh_error("--emit: unknown kind '%s' (c)", v);
+      static const char *const kinds[] = {
+          [EMIT_C] = "c", [EMIT_LLVM] = "llvm", [EMIT_BC] = "bc",
+          [EMIT_OBJ] = "obj", [EMIT_ASM] = "asm"};
+      int kind = 0;
+      while (kind < 5 && strcmp(v, kinds[kind]) != 0)
+        kind++;
+      if (kind == 5)
+        gh_error("--emit: unknown kind '%s' (c, llvm, bc, obj, asm)", v);
+      opt.emit_kind = (EmitKind)kind;
       want_output = true;
+    } else if ((v = option_value(argc, argv, &i, "--target"))) {
+      opt.target_triple = v;
+    } else if ((v = option_value(argc, argv, &i, "--cpu"))) {
+      opt.cpu = v;
     } else if (!strcmp(arg, "--summary")) {
       opt.summary = true;
       continue;

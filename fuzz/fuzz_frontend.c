@@ -59,8 +59,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       graph_print(g, null_out);
       MemPlan plan = plan_memory(g, &arena);
       print_summary(g, &plan, &stats, null_out);
+      // The fast kernels' scheduling and packing too: the AVX-512 target.
+      Target target = target_resolve("x86_64-linux-gnu", "x86-64-v4");
+      Schedule schedule = schedule_model(g, &plan, &target);
       Output out = {0};
-      emit_c(g, &plan, "fuzz\nprovenance */ line", &out);
+      emit_c(g, &plan, &schedule, &target, "fuzz\nprovenance */ line", &out);
       fuzz_check_output(&out);
     }
     diag_end(&trap);

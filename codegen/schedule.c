@@ -1,0 +1,388 @@
+// From the graph the passes left to a list of kernel calls (schedule.h):
+// one or more calls per node, every shape a constant, every tensor a base
+// and an offset from the memory plan, the weights in one blob.
+#include "codegen.h"
+#include "pack.h"
+
+#include <string.h>
+
+typedef struct {
+  const Graph *g;
+  const MemPlan *plan;
+  const Target *target;
+  Arena *arena;
+  Schedule *s;
+  int calls_cap;
+  size_t weights_cap;
+  size_t *param_at;  // per param: its offset in the blob, SIZE_MAX if absent
+  const char *note;  // the note for the next call
+} Scheduler;
+
+// A kernel's runtime file, and the files it needs pasted before it.
+static const struct {
+  const char *kernel, *files[2];
+} kernel_files[] = {
+    {"ghr_conv2d", {"conv2d.c"}},
+    {"ghr_batchnorm", {"batchnorm.c"}},
+    {"ghr_activation", {"activation.c"}},
+    {"ghr_add", {"add.c"}},
+    {"ghr_mul_channel", {"mul_channel.c"}},
+    {"ghr_copy", {"copy.c"}},
+    {"ghr_channel_shuffle", {"channel_shuffle.c"}},
+    {"ghr_avgpool", {"window.c", "avgpool.c"}},
+    {"ghr_maxpool", {"window.c", "maxpool.c"}},
+    {"ghr_global_avgpool", {"global_avgpool.c"}},
+    {"ghr_linear", {"linear.c"}},
+};
+
+static void need_file(Scheduler *S, const char *file) {
+  Schedule *s = S->s;
+  for (int i = 0; i < s->n_files; i++)
+    if (!strcmp(s->files[i], file))
+      return;
+  enum { MAX_FILES = 32 };
+  if (!s->files)
+    s->files = arena_array(S->arena, MAX_FILES, sizeof *s->files);
+  gh_assert(s->n_files < MAX_FILES);
+  s->files[s->n_files++] = file;
+}
+
+static Call *new_call(Scheduler *S, const char *kernel) {
+  Schedule *s = S->s;
+  if (s->n_calls == S->calls_cap) {
+    int cap = S->calls_cap ? 2 * S->calls_cap : 256;
+    Call *calls = arena_array(S->arena, (size_t)cap, sizeof *calls);
+    if (s->n_calls)
+      memcpy(calls, s->calls, (size_t)s->n_calls * sizeof *calls);
+    s->calls = calls;
+    S->calls_cap = cap;
+  }
+  Call *c = &s->calls[s->n_calls++];
+  *c = (Call){.note = S->note, .kernel = kernel};
+  S->note = NULL;
+  if (!kernel)
+    return c;
+  for (size_t i = 0; i < sizeof kernel_files / sizeof *kernel_files; i++)
+    if (!strcmp(kernel_files[i].kernel, kernel)) {
+      for (int f = 0; f < 2 && kernel_files[i].files[f]; f++)
+        need_file(S, kernel_files[i].files[f]);
+      return c;
+    }
+  gh_assert(!"kernel without a runtime file");
+  return c;
+}
+
+static void push(Call *c, Arg a) {
+  gh_assert(c->n_args < MAX_CALL_ARGS);
+  c->args[c->n_args++] = a;
+}
+
+static void push_int(Call *c, int64_t v) { push(c, (Arg){ARG_INT, v, 0}); }
+
+static Arg offset_by(Arg a, size_t floats) {
+  if (a.kind != ARG_NULL)
+    a.value += (int64_t)floats;
+  return a;
+}
+
+// Where value v lives: the input, the output, or its place in the arena;
+// a view (a concat part written in place) is an offset into its base.
+static Arg value_arg(const Scheduler *S, int v) {
+  const Value *val = &S->g->values[v];
+  if (val->view_of >= 0)
+    return offset_by(value_arg(S, val->view_of),
+                     (size_t)val->view_channel * (size_t)val->h *
+                         (size_t)val->w);
+  if (v == S->g->input)
+    return (Arg){ARG_INPUT, 0, 0};
+  if (v == S->g->output)
+    return (Arg){ARG_OUTPUT, 0, 0};
+  gh_assert(S->plan->offset[v] != SIZE_MAX);
+  return (Arg){ARG_ARENA, (int64_t)(S->plan->offset[v] / sizeof(float)), 0};
+}
+
+// The value in slot `slot` of n->in (residual, input scale), or NULL.
+static Arg extra_arg(const Scheduler *S, const Node *n, int slot) {
+  return slot < 0 ? (Arg){ARG_NULL, 0, 0} : value_arg(S, n->in[slot]);
+}
+
+// Room for `floats` more floats at the end of the blob, 64-byte aligned;
+// returns the offset.
+static size_t reserve_weights(Scheduler *S, size_t floats) {
+  Schedule *s = S->s;
+  size_t at = s->weight_floats, end;
+  if (!size_add(at, (floats + 15) / 16 * 16, &end))
+    gh_error("the weights are too large");
+  if (end > S->weights_cap) {
+    size_t cap = S->weights_cap ? S->weights_cap : 1u << 16, bytes;
+    while (cap < end)
+      if (!size_mul(cap, 2, &cap))
+        gh_error("the weights are too large");
+    if (!size_mul(cap, sizeof(float), &bytes))
+      gh_error("the weights are too large");
+    float *w = arena_alloc(S->arena, bytes);
+    if (at)
+      memcpy(w, s->weights, at * sizeof(float));
+    s->weights = w;
+    S->weights_cap = cap;
+  }
+  memset(s->weights + at, 0, (end - at) * sizeof(float));
+  s->weight_floats = end;
+  return at;
+}
+
+// A parameter as stored, placed in the blob the first time it is asked for.
+static Arg param_arg(Scheduler *S, int param) {
+  if (param < 0)
+    return (Arg){ARG_NULL, 0, 0};
+  if (S->param_at[param] == SIZE_MAX) {
+    const Param *p = &S->g->params[param];
+    gh_assert(p->data);
+    size_t at = reserve_weights(S, p->count);
+    memcpy(S->s->weights + at, p->data, p->count * sizeof(float));
+    S->param_at[param] = at;
+  }
+  return (Arg){ARG_WEIGHTS, (int64_t)S->param_at[param], 0};
+}
+
+// The window of a convolution or pooling: kh, kw, sh, sw, ph, pw.
+static void push_window(Call *c, int kh, int kw, int sh, int sw, int ph,
+                        int pw) {
+  push_int(c, kh);
+  push_int(c, kw);
+  push_int(c, sh);
+  push_int(c, sw);
+  push_int(c, ph);
+  push_int(c, pw);
+}
+
+// How one convolution is called: shapes, fused prologue and epilogue.
+typedef struct {
+  Arg x, y;              // input, output
+  const Value *in, *out;  // their shapes (out: the channels computed)
+  int weight, bias;      // params, bias may be -1
+  int kh, kw, sh, sw, ph, pw;
+  int groups, oc_per_group;
+  Arg in_scale, residual;
+  int in_shuffle, act;
+} Conv;
+
+static void schedule_conv(Scheduler *S, const Conv *cv) {
+  Call *c = new_call(S, "ghr_conv2d");
+  push(c, cv->x);
+  push_int(c, cv->in->c);
+  push_int(c, cv->in->h);
+  push_int(c, cv->in->w);
+  push(c, cv->y);
+  push_int(c, cv->out->c);
+  push_int(c, cv->out->h);
+  push_int(c, cv->out->w);
+  push(c, param_arg(S, cv->weight));
+  push(c, param_arg(S, cv->bias));
+  push_window(c, cv->kh, cv->kw, cv->sh, cv->sw, cv->ph, cv->pw);
+  push_int(c, cv->groups);
+  push_int(c, cv->oc_per_group);
+  push(c, cv->in_scale);
+  push_int(c, cv->in_shuffle);
+  push(c, cv->residual);
+  push_int(c, cv->act);
+}
+
+static void schedule_elementwise(Scheduler *S, const char *kernel, Arg a,
+                                 Arg b, Arg out, size_t count, int act) {
+  Call *c = new_call(S, kernel);
+  push(c, a);
+  if (b.kind != ARG_NULL)
+    push(c, b);
+  push(c, out);
+  push_int(c, (int64_t)count);
+  push_int(c, act);
+}
+
+// A ghost module (ir.h): the primary conv writes channels [0, P), the cheap
+// depthwise conv reads them and writes [P, O) of the same buffer; the
+// residual and the final activation follow.
+static void schedule_ghost(Scheduler *S, const Node *n) {
+  const Value *in = &S->g->values[n->in[0]], *out = &S->g->values[n->out];
+  int primary = n->ghost_primary, cheap = out->c - primary;
+  size_t plane = (size_t)out->h * (size_t)out->w;
+  Value primary_maps = {.c = primary, .h = out->h, .w = out->w};
+  Value cheap_maps = {.c = cheap, .h = out->h, .w = out->w};
+  Arg y = value_arg(S, n->out), residual = extra_arg(S, n, n->residual);
+  bool has_residual = n->residual >= 0;
+  // The residual forbids an inner activation (fuse_residual).
+  gh_assert(!has_residual || n->inner_act == GH_ACT_NONE);
+  schedule_conv(S, &(Conv){
+      .x = value_arg(S, n->in[0]), .y = y, .in = in, .out = &primary_maps,
+      .weight = n->params[0], .bias = n->params[1],
+      .kh = n->kh, .kw = n->kw, .sh = n->stride_h, .sw = n->stride_w,
+      .ph = n->pad_h, .pw = n->pad_w, .groups = 1, .oc_per_group = primary,
+      .in_scale = extra_arg(S, n, n->in_scale), .in_shuffle = n->in_shuffle,
+      .residual = (Arg){ARG_NULL, 0, 0}, .act = (int)n->inner_act});
+  int dw = n->ghost_dw;
+  schedule_conv(S, &(Conv){
+      .x = y, .y = offset_by(y, (size_t)primary * plane), .in = &primary_maps,
+      .out = &cheap_maps, .weight = n->params[2], .bias = n->params[3],
+      .kh = dw, .kw = dw, .sh = 1, .sw = 1, .ph = dw / 2, .pw = dw / 2,
+      .groups = primary, .oc_per_group = n->ghost_mult,
+      .in_scale = (Arg){ARG_NULL, 0, 0}, .in_shuffle = 0,
+      .residual = offset_by(residual, (size_t)primary * plane),
+      .act = (int)(has_residual ? n->act : n->inner_act)});
+  if (has_residual)
+    schedule_elementwise(S, "ghr_add", y, residual, y,
+                         (size_t)primary * plane, (int)n->act);
+  else if (n->act != GH_ACT_NONE)
+    schedule_elementwise(S, "ghr_activation", y, (Arg){ARG_NULL, 0, 0}, y,
+                         value_count(out), (int)n->act);
+}
+
+static void schedule_pool(Scheduler *S, const Node *n) {
+  const Value *in = &S->g->values[n->in[0]], *out = &S->g->values[n->out];
+  bool avg = n->op == GH_OP_AVGPOOL;
+  Call *c = new_call(S, avg ? "ghr_avgpool" : "ghr_maxpool");
+  push(c, value_arg(S, n->in[0]));
+  push_int(c, in->c);
+  push_int(c, in->h);
+  push_int(c, in->w);
+  push(c, value_arg(S, n->out));
+  push_int(c, out->h);
+  push_int(c, out->w);
+  push_window(c, n->kh, n->kw, n->stride_h, n->stride_w, n->pad_h, n->pad_w);
+  if (avg)
+    push_int(c, n->count_include_pad);
+  push_int(c, (int)n->act);
+}
+
+static void schedule_node(Scheduler *S, const Node *n) {
+  const Graph *g = S->g;
+  const Value *out = &g->values[n->out];
+  const Value *in = n->n_in ? &g->values[n->in[0]] : NULL;
+  Arg y = value_arg(S, n->out);
+  Arg x = n->n_in ? value_arg(S, n->in[0]) : (Arg){ARG_NULL, 0, 0};
+  Arg none = {ARG_NULL, 0, 0};
+  int act = (int)n->act;
+  size_t hw = (size_t)out->h * (size_t)out->w;
+  Call *c;
+  switch (n->op) {
+  case GH_OP_CONV2D:
+    schedule_conv(S, &(Conv){
+        .x = x, .y = y, .in = in, .out = out, .weight = n->params[0],
+        .bias = n->params[1], .kh = n->kh, .kw = n->kw, .sh = n->stride_h,
+        .sw = n->stride_w, .ph = n->pad_h, .pw = n->pad_w,
+        .groups = n->groups, .oc_per_group = n->out_features / n->groups,
+        .in_scale = extra_arg(S, n, n->in_scale), .in_shuffle = n->in_shuffle,
+        .residual = extra_arg(S, n, n->residual), .act = act});
+    break;
+  case GH_OP_GHOST:
+    schedule_ghost(S, n);
+    break;
+  case GH_OP_BATCHNORM:
+    c = new_call(S, "ghr_batchnorm");
+    push(c, x);
+    push(c, y);
+    push_int(c, out->c);
+    push_int(c, (int64_t)hw);
+    for (int k = 0; k < 4; k++)
+      push(c, param_arg(S, n->params[k]));
+    push(c, (Arg){ARG_FLOAT, 0, n->eps});
+    push_int(c, act);
+    break;
+  case GH_OP_ACTIVATION:
+    schedule_elementwise(S, "ghr_activation", x, none, y, value_count(out),
+                         act);
+    break;
+  case GH_OP_ADD:
+    schedule_elementwise(S, "ghr_add", x, value_arg(S, n->in[1]), y,
+                         value_count(out), act);
+    break;
+  case GH_OP_MUL:
+    c = new_call(S, "ghr_mul_channel");
+    push(c, x);
+    push(c, value_arg(S, n->in[1]));
+    push(c, y);
+    push_int(c, out->c);
+    push_int(c, (int64_t)hw);
+    push_int(c, act);
+    break;
+  case GH_OP_CONCAT: {
+    if (concat_is_in_place(g, n)) {
+      S->note = arena_printf(S->arena, "%s in place: the inputs wrote their "
+                             "channels", S->note);
+      new_call(S, NULL);
+      break;
+    }
+    size_t at = 0;
+    for (int k = 0; k < n->n_in; k++) {
+      size_t count = value_count(&g->values[n->in[k]]);
+      schedule_elementwise(S, "ghr_copy", value_arg(S, n->in[k]), none,
+                           offset_by(y, at), count, act);
+      at += count;
+    }
+    break;
+  }
+  case GH_OP_SLICE:
+    schedule_elementwise(S, "ghr_copy", offset_by(x, (size_t)n->begin * hw),
+                         none, y, value_count(out), act);
+    break;
+  case GH_OP_FLATTEN:
+    schedule_elementwise(S, "ghr_copy", x, none, y, value_count(out), act);
+    break;
+  case GH_OP_SHUFFLE:
+    c = new_call(S, "ghr_channel_shuffle");
+    push(c, x);
+    push(c, y);
+    push_int(c, out->c);
+    push_int(c, (int64_t)hw);
+    push_int(c, n->groups);
+    push_int(c, act);
+    break;
+  case GH_OP_AVGPOOL:
+  case GH_OP_MAXPOOL:
+    schedule_pool(S, n);
+    break;
+  case GH_OP_GLOBAL_AVGPOOL:
+    c = new_call(S, "ghr_global_avgpool");
+    push(c, x);
+    push(c, y);
+    push_int(c, in->c);
+    push_int(c, (int64_t)in->h * in->w);
+    push_int(c, act);
+    break;
+  case GH_OP_LINEAR:
+    c = new_call(S, "ghr_linear");
+    push(c, x);
+    push(c, y);
+    push_int(c, in->c);
+    push_int(c, out->c);
+    push(c, param_arg(S, n->params[0]));
+    push(c, param_arg(S, n->params[1]));
+    push_int(c, act);
+    break;
+  case GH_OP_INPUT:
+  case GH_OP_COUNT:
+    gh_assert(!"no call for this op");
+  }
+}
+
+Schedule schedule_model(const Graph *g, const MemPlan *plan,
+                        const Target *target) {
+  Schedule s = {0};
+  Scheduler S = {.g = g, .plan = plan, .target = target, .arena = g->arena,
+                 .s = &s};
+  S.param_at = arena_array(g->arena, (size_t)g->n_params + 1, sizeof(size_t));
+  for (int i = 0; i < g->n_params; i++)
+    S.param_at[i] = SIZE_MAX;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const Node *n = &g->nodes[i];
+    if (n->op == GH_OP_INPUT)
+      continue;
+    const Value *v = &g->values[n->out];
+    S.note = arena_printf(g->arena, "%s: %s -> %dx%dx%d",
+                          n->name ? n->name : "", op_names[n->op], v->c, v->h,
+                          v->w);
+    schedule_node(&S, n);
+  }
+  if (s.weight_floats == 0)
+    reserve_weights(&S, 16);  // C has no empty arrays
+  return s;
+}
