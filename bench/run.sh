@@ -18,9 +18,10 @@
 # process) alternately, checks that their outputs agree and prints a table.
 #
 # Environment: GHOSTCC (a ghostcc binary; default: build it with
-# scripts/build.sh), CC (default cc), BENCH_CFLAGS (default
-# "-O3 -march=native": GNU C, so gcc may contract a*b+c into FMAs, which
-# -std=c11 turns off), PYTHON (default /usr/bin/python3, with torch).
+# scripts/build.sh), GHOSTCC_CPU (ghostcc's --cpu; default native: the
+# kernels for this machine's best ISA), CC (default cc), BENCH_CFLAGS
+# (default "-O3 -march=native", which must enable that ISA), PYTHON
+# (default /usr/bin/python3, with torch).
 set -eu
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ warmup=10
 round=10
 cc=${CC:-cc}
 cflags=${BENCH_CFLAGS:--O3 -march=native}
+cpu=${GHOSTCC_CPU:-native}
 python=${PYTHON:-/usr/bin/python3}
 
 die() { echo "bench: $*" >&2; exit 2; }
@@ -41,7 +43,7 @@ while [ $# -gt 0 ]; do
     --runs) [ $# -ge 2 ] || die "--runs needs a value"; runs=$2; shift 2 ;;
     --warmup) [ $# -ge 2 ] || die "--warmup needs a value"; warmup=$2; shift 2 ;;
     --round) [ $# -ge 2 ] || die "--round needs a value"; round=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) nets="$nets $1"; shift ;;
   esac
@@ -107,7 +109,7 @@ prepare() {
   "$python" "$root/bench/export.py" --model "$name" --out "$dir" --resolution "$res" || return 1
   rm -rf "$dir/gen" "$dir/runner"
   "$ghostcc" "$spec" --weights "$dir/weights.safetensors" --resolution "$res" \
-    -o "$dir/gen" --name model || return 1
+    --cpu "$cpu" -o "$dir/gen" --name model || return 1
   macs=$("$ghostcc" "$spec" --resolution "$res" --summary |
          sed -n 's/^total: .*, \([0-9][0-9]*\) MACs.*/\1/p')
   [ -n "$macs" ] || { echo "no 'total: ... MACs' line in ghostcc --summary"; return 1; }
