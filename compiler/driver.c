@@ -98,7 +98,7 @@ Compiled compile_in_memory(const Options *opt, Arena *arena) {
     if (opt->emit_kind == EMIT_C)
       emit_c(g, &plan, &schedule, &target, prov, &out);
     else
-      gh_error("--emit: the LLVM backend is not built yet");
+      emit_llvm(g, &plan, &schedule, &target, opt->emit_kind, prov, &out);
   }
   return (Compiled){.graph = g, .stats = stats, .plan = plan, .out = out};
 }

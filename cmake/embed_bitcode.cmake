@@ -1,0 +1,25 @@
+# Writes OUTPUT: a C file holding the runtime kernels' LLVM bitcode, one
+# module per instruction set, for codegen/emit_llvm.c
+# (codegen/runtime_bitcode.h).
+# Usage: cmake -DOUTPUT=file.c -DNAMES="a;b" -DFILES="a.bc;b.bc" -P embed_bitcode.cmake
+list(LENGTH NAMES count)
+list(LENGTH FILES n_files)
+if(NOT count EQUAL n_files)
+  message(FATAL_ERROR "embed_bitcode: ${count} names for ${n_files} files")
+endif()
+set(body "// Generated from runtime/ at build time (cmake/llvm_backend.cmake); do not edit.\n#include \"codegen/runtime_bitcode.h\"\n\n")
+set(table "const RuntimeBitcode runtime_bitcode[] = {\n")
+math(EXPR last "${count} - 1")
+foreach(i RANGE ${last})
+  list(GET NAMES ${i} name)
+  list(GET FILES ${i} file)
+  file(READ "${file}" hex HEX)
+  string(LENGTH "${hex}" digits)
+  math(EXPR bytes "${digits} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" escaped "${hex}")
+  string(APPEND body "static const unsigned char bitcode_${name}[] =\n  \"${escaped}\";\n")
+  string(APPEND table "  {\"${name}\", bitcode_${name}, ${bytes}},\n")
+endforeach()
+string(APPEND body "\n${table}};\nconst int n_runtime_bitcode = ${count};\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(RENAME "${OUTPUT}.tmp" "${OUTPUT}")
