@@ -8,10 +8,14 @@
 # Runs ghostcc::ghostcc (the host executable from find_package(ghostcc), also
 # in a cross build) into ${CMAKE_CURRENT_BINARY_DIR}/<target>/, which then
 # holds <id>.h, <id>.c and <id>_weights.c, where <id> is NAME (default:
-# <target>) made a C identifier the way ghostcc does it: every character but
-# a letter or digit becomes '_', and 'm' is prepended unless the name starts
-# with a letter. The C API is <id>_run, <ID>_INPUT_SIZE, ...; two models
-# linked into one program need different NAMEs.
+# <target>) made a C identifier the way ghostcc does it: a plain name (a
+# lower-case letter, then lower-case letters, digits and single '_', not
+# ending in '_') is kept; any other becomes its letters and digits in lower
+# case with '_' between the runs, "__" and 8 hex digits of a hash of the
+# name (a target my-model gets my_model__<hash>), so names that differ only
+# in case or punctuation get different identifiers. The C API is <id>_run,
+# <ID>_INPUT_SIZE, ...; two models linked into one program need different
+# NAMEs.
 #
 # <spec> and WEIGHTS are relative to CMAKE_CURRENT_SOURCE_DIR. The files are
 # generated again when the spec, the weights, the ghostcc executable or the
@@ -24,6 +28,57 @@
 if(CMAKE_VERSION VERSION_LESS 3.18)
   message(FATAL_ERROR "ghostcc_add_model needs CMake 3.18 or newer")
 endif()
+
+# ghostcc's c_identifier() (codegen/text.c), which says why: <name> as the
+# file names and C prefix of its generated code, into <out_var>.
+function(_ghostcc_identifier name out_var)
+  if(name MATCHES "^[a-z][a-z0-9_]*$" AND NOT name MATCHES "__|_$")
+    set(${out_var} "${name}" PARENT_SCOPE)
+    return()
+  endif()
+  # Byte by byte: the stem (letters lower-cased without the locale, digits,
+  # one '_' for each run of anything else) and the 64-bit FNV-1a hash in
+  # 32-bit halves, as math() has only signed 64-bit integers. The prime is
+  # 2^40 + 435.
+  set(stem "")
+  set(hi 3421674724)  # 0xcbf29ce4
+  set(lo 2216829733)  # 0x84222325
+  string(HEX "${name}" hex)
+  string(LENGTH "${hex}" n)
+  set(i 0)
+  while(i LESS n)
+    string(SUBSTRING "${hex}" ${i} 2 byte)
+    math(EXPR i "${i} + 2")
+    math(EXPR b "0x${byte}")
+    math(EXPR lo "${lo} ^ ${b}")
+    # h * (2^40 + 435) mod 2^64: lo * 2^40 lands in hi as lo << 8.
+    math(EXPR low_product "${lo} * 435")
+    math(EXPR hi
+      "(${hi} * 435 + (${low_product} >> 32) + (${lo} << 8)) & 0xffffffff")
+    math(EXPR lo "${low_product} & 0xffffffff")
+    if(b GREATER_EQUAL 65 AND b LESS_EQUAL 90)
+      math(EXPR b "${b} + 32")
+    endif()
+    if((b GREATER_EQUAL 97 AND b LESS_EQUAL 122) OR
+       (b GREATER_EQUAL 48 AND b LESS_EQUAL 57))
+      if(stem STREQUAL "" AND b LESS_EQUAL 57)
+        set(stem "m")
+      endif()
+      string(ASCII ${b} c)
+      string(APPEND stem "${c}")
+    elseif(NOT stem STREQUAL "" AND NOT stem MATCHES "_$")
+      string(APPEND stem "_")
+    endif()
+  endwhile()
+  string(REGEX REPLACE "_$" "" stem "${stem}")
+  if(stem STREQUAL "")
+    set(stem "m")
+  endif()
+  # The top half as 8 hex digits, leading zeros kept by the extra 1.
+  math(EXPR hash "${hi} | 0x100000000" OUTPUT_FORMAT HEXADECIMAL)
+  string(SUBSTRING "${hash}" 3 8 hash)
+  set(${out_var} "${stem}__${hash}" PARENT_SCOPE)
+endfunction()
 
 function(ghostcc_add_model target spec)
   set(fn "ghostcc_add_model(${target})")
@@ -99,11 +154,7 @@ function(ghostcc_add_model target spec)
   if(ARG_NAME STREQUAL "")
     message(FATAL_ERROR "${fn}: NAME is empty")
   endif()
-  # ghostcc's c_identifier() (codegen/text.c).
-  string(REGEX REPLACE "[^A-Za-z0-9]" "_" id "${ARG_NAME}")
-  if(NOT id MATCHES "^[A-Za-z]")
-    set(id "m${id}")
-  endif()
+  _ghostcc_identifier("${ARG_NAME}" id)
   list(APPEND args --name "${ARG_NAME}")
   if(DEFINED ARG_WIDTH)
     list(APPEND args --width "${ARG_WIDTH}")

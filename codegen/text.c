@@ -42,21 +42,55 @@ void buf_printf(Buf *b, const char *fmt, ...) {
   b->len += (size_t)n;
 }
 
-static bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+static bool is_lower(char c) { return c >= 'a' && c <= 'z'; }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// A lower-case letter, then lower-case letters, digits and single '_', not
+// ending in '_': ghostnet, mobilenet_v1.
+static bool is_plain(const char *name) {
+  if (!is_lower(name[0]))
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!is_lower(*p) && !is_digit(*p) &&
+        (*p != '_' || p[1] == '_' || p[1] == '\0'))
+      return false;
+  return true;
+}
+
+// A plain name is its own identifier; any other name becomes a stem, "__"
+// and a hash of its exact bytes. "__" never occurs in a plain name, so no
+// other name takes a plain name's identifier; the hash keeps apart names that
+// differ only in case or punctuation; and with no upper-case letter in any
+// identifier, upper-casing them for the macros keeps them apart too.
+// cmake/GhostccAddModel.cmake mirrors this to know the file names.
 const char *c_identifier(Arena *a, const char *name) {
+  if (is_plain(name))
+    return arena_strdup(a, name);
+  // The stem: letters (lower-cased) and digits, runs of anything else as
+  // one '_', none at either end, 'm' before a digit or for nothing at all.
   size_t n = strlen(name);
-  char *id = arena_alloc(a, n + 3);
+  char *id = arena_alloc(a, n + 12);  // 'm', stem, "__", 8 hex digits, NUL
   size_t len = 0;
-  // Identifiers starting with '_' or a digit are reserved or invalid.
-  if (!is_alpha(name[0]))
+  for (size_t i = 0; i < n; i++) {
+    char c = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a')
+                                             : name[i];
+    if (is_lower(c) || is_digit(c)) {
+      if (len == 0 && is_digit(c))
+        id[len++] = 'm';
+      id[len++] = c;
+    } else if (len > 0 && id[len - 1] != '_') {
+      id[len++] = '_';
+    }
+  }
+  if (len > 0 && id[len - 1] == '_')
+    len--;
+  if (len == 0)
     id[len++] = 'm';
-  for (size_t i = 0; i < n; i++)
-    id[len++] = is_alpha(name[i]) || is_digit(name[i]) ? name[i] : '_';
+  // Then the top half of the exact bytes' FNV-1a: names that differ only in
+  // case or punctuation, or not in ASCII at all, get different suffixes.
+  uint64_t h = hash_bytes(HASH_SEED, name, n);
+  snprintf(id + len, 11, "__%08x", (unsigned)(h >> 32));
   return id;
 }
 

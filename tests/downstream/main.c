@@ -1,5 +1,6 @@
 // Runs the models ghostcc_add_model generated: both GhostNets on the same
-// image (sampled at each one's resolution) and tiny, whose result is known.
+// image (sampled at each one's resolution) and tiny, whose result is known,
+// twice: as tiny and as tiny-copy, whose name is not a plain identifier.
 // Exits 0 only if every run returns OK and every logit is finite.
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include "ghost_big.h"
 #include "ghost_small.h"
 #include "tiny.h"
+#include "tiny_copy__037b0454.h"
 
 typedef int (*RunFn)(const float *, float *, void *);
 
@@ -66,6 +68,24 @@ static int ghostnet(const char *name, RunFn fn, int c, int h, int w,
   return 0;
 }
 
+// tiny.safetensors: logits = W x + b, exact in float.
+static int tiny(const char *name, RunFn fn) {
+  static const float x[TINY_INPUT_SIZE] = {1, 2, 3, 4};
+  static const float want[TINY_OUTPUT_SIZE] = {1.5f, 3.0f, 10.0f};
+  float *y = run(name, fn, x, TINY_OUTPUT_SIZE, TINY_ARENA_BYTES);
+  if (!y)
+    return 1;
+  int fails = 0;
+  for (int i = 0; i < TINY_OUTPUT_SIZE; i++)
+    if (y[i] != want[i]) {
+      fprintf(stderr, "%s: logit %d is %g, want %g\n", name, i, y[i], want[i]);
+      fails++;
+    }
+  printf("%s: output %g %g %g\n", name, y[0], y[1], y[2]);
+  free(y);
+  return fails;
+}
+
 int main(void) {
   int fails = 0;
   fails += ghostnet("ghost_small", ghost_small_run, GHOST_SMALL_INPUT_CHANNELS,
@@ -75,20 +95,9 @@ int main(void) {
                     GHOST_BIG_INPUT_HEIGHT, GHOST_BIG_INPUT_WIDTH,
                     GHOST_BIG_OUTPUT_SIZE, GHOST_BIG_ARENA_BYTES);
 
-  // tiny.safetensors: logits = W x + b, exact in float.
-  static const float x[TINY_INPUT_SIZE] = {1, 2, 3, 4};
-  static const float want[TINY_OUTPUT_SIZE] = {1.5f, 3.0f, 10.0f};
-  float *y = run("tiny", tiny_run, x, TINY_OUTPUT_SIZE, TINY_ARENA_BYTES);
-  if (!y) {
-    fails++;
-  } else {
-    for (int i = 0; i < TINY_OUTPUT_SIZE; i++)
-      if (y[i] != want[i]) {
-        fprintf(stderr, "tiny: logit %d is %g, want %g\n", i, y[i], want[i]);
-        fails++;
-      }
-    printf("tiny: output %g %g %g\n", y[0], y[1], y[2]);
-    free(y);
-  }
+  _Static_assert(TINY_COPY__037B0454_OUTPUT_SIZE == TINY_OUTPUT_SIZE,
+                 "tiny-copy is tiny");
+  fails += tiny("tiny", tiny_run);
+  fails += tiny("tiny-copy", tiny_copy__037b0454_run);
   return fails ? 1 : 0;
 }

@@ -60,7 +60,7 @@ spec=$tmp/src/specs/ghostnet.yaml
 
 logged cmake -S "$src" -B "$tmp/build" -DCMAKE_PREFIX_PATH="$prefix" \
   -DCMAKE_BUILD_TYPE=Release "$@"
-build "first build" "big_model small_model tiny "
+build "first build" "big_model small_model tiny tiny-copy "
 exe=$(head -n 1 "$tmp/build/small_model.ghostcc-args")
 [ "$exe" = "$prefix/bin/ghostcc" ] || fail "ran '$exe', not the installed ghostcc"
 
@@ -72,7 +72,8 @@ run() {
   done
 }
 run "ghost_small: input 3x224x224, output 1000," \
-    "ghost_big: input 3x160x160, output 1000," "tiny: output 1.5 3 10"
+    "ghost_big: input 3x160x160, output 1000," "tiny: output 1.5 3 10" \
+    "tiny-copy: output 1.5 3 10"
 
 build "nothing changed" ""
 
@@ -83,7 +84,7 @@ build "spec touched" "big_model small_model "
 
 sleep 1
 touch "$src/tiny.safetensors"
-build "weights touched" "tiny "
+build "weights touched" "tiny tiny-copy "
 
 # New arguments (a reconfigure with another resolution) regenerate that model.
 logged cmake "$tmp/build" -DSMALL_RESOLUTION=192

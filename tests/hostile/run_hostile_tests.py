@@ -330,25 +330,54 @@ def test_hostile_layer_names(r, tmp):
             raise Failure("harness failed", res.stdout + res.stderr)
 
 
-# --name values: each must give plain files and a header that compiles.
+# Model names and the identifier each must give (codegen/text.c): a plain
+# name (lower-case letter, then lower-case letters, digits and single '_',
+# not ending in '_') is kept; any other becomes a stem, "__" and 8 hex digits
+# of the top half of its FNV-1a 64.
+# Given with --name:
 HOSTILE_MODEL_NAMES = {
-    "int": "int", "return": "return", "x */ y": "x____y",
-    "a\nb": "a_b", "back\\": "back_", "ünï": "m__n__", "ghr": "ghr",
-    "ghr_conv2d": "ghr_conv2d", "math": "math", "_x": "m_x", "9x": "m9x",
-    "": "m", "x??/": "x___", "../../etc/passwd": "m______etc_passwd",
-    "Net": "Net", "main": "main", "NULL": "NULL",
+    "int": "int", "return": "return", "x */ y": "x_y__a34216cc",
+    "a\nb": "a_b__e5beb119", "back\\": "back__4e0ab382",
+    "ünï": "n__8406649d", "ghr": "ghr", "ghr_conv2d": "ghr_conv2d",
+    "math": "math", "_x": "x__09534e07", "9x": "m9x__08144a07",
+    "": "m__cbf29ce4", "x??/": "x__f4320253",
+    "../../etc/passwd": "etc_passwd__2bef2c0b", "main": "main",
+    "NULL": "null__6fb485c5", "a__b": "a_b__14873483", "a_": "a__089c2907",
+    "a;b": "a_b__e664bb19", "${x}": "x__830dc953", "[[x]]": "x__28a85de1",
+}
+# Given as the spec's name: names that differ only in case or punctuation.
+SPEC_MODEL_NAMES = {
+    "Net": "net__3741f219", "net": "net", "NET": "net__36d51219",
+    "a-b": "a_b__e61ab319", "a_b": "a_b", "a.b": "a_b__e61d9919",
+    "a b": "a_b__e63f9919",
 }
 
 
 def test_hostile_model_names(r, tmp):
-    """Each --name value gives exactly ID.h, ID.c, ID_weights.c (ID a plain
-    identifier) in -o, which compile with every compiler; models whose
-    identifiers differ link into one program."""
+    """Each name (--name or the spec's) gives exactly ID.h, ID.c,
+    ID_weights.c in -o, ID as expected, and they compile with every
+    compiler; all of them, names differing only in case or punctuation
+    among them, have their headers included in one file and link into one
+    program that runs each."""
+    tiny = TINY.read_text()
+    given = [(name, ident, ["--name", name])
+             for name, ident in HOSTILE_MODEL_NAMES.items()]
+    for i, (name, ident) in enumerate(SPEC_MODEL_NAMES.items()):
+        spec = spec_file(tmp, f"spec{i}.yaml", tiny.replace(
+            "name: tiny\n", f"name: {yaml_quote(name)}\n"))
+        given.append((name, ident, [spec]))
+    idents = [ident for _, ident, _ in given]
+    if len({i.upper() for i in idents}) != len(given):
+        raise Failure("test bug: two expected identifiers are equal")
     dirs = {}
-    for i, (name, ident) in enumerate(HOSTILE_MODEL_NAMES.items()):
+    for i, (name, ident, args) in enumerate(given):
         out = Path(tmp) / f"m{i}"
-        r.ok([TINY, "--random-weights", "1", "--name", name, "-o", out], tmp)
-        check_output_files(out, ident)
+        r.ok([*(args if args[0] != "--name" else [TINY, *args]),
+              "--random-weights", "1", "-o", out], tmp)
+        try:
+            check_output_files(out, ident)
+        except Failure as e:
+            raise Failure(f"name {name!r}: {e}")
         dirs[ident] = out
     # Each with clang here, all of them with gcc in one program below.
     for cc in compilers()[1:]:
@@ -378,6 +407,33 @@ def test_hostile_model_names(r, tmp):
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     if res.returncode != 0:
         raise Failure("linked models failed", res.stdout + res.stderr)
+
+
+def test_cmake_identifiers(r, tmp):
+    """cmake/GhostccAddModel.cmake computes the same identifiers as ghostcc
+    (it needs them for the output file names)."""
+    cmake = shutil.which("cmake")
+    if cmake is None:
+        raise Skip("no cmake")
+    expected = {**HOSTILE_MODEL_NAMES, **SPEC_MODEL_NAMES}
+    script = Path(tmp) / "ids.cmake"
+    # Each name in a file of its own: file(READ) gives its exact bytes.
+    lines = [f'include("{REPO / "cmake" / "GhostccAddModel.cmake"}")']
+    for i, name in enumerate(expected):
+        (Path(tmp) / f"name{i}").write_bytes(name.encode())
+        lines += [f'file(READ "{tmp}/name{i}" name)',
+                  '_ghostcc_identifier("${name}" id)',
+                  f'file(APPEND "{tmp}/ids" "${{id}}\\n")']
+    script.write_text("\n".join(lines) + "\n")
+    res = subprocess.run([cmake, "-P", str(script)], capture_output=True,
+                         text=True, errors="replace")
+    if res.returncode != 0:
+        raise Failure("cmake -P failed", res.stderr)
+    got = (Path(tmp) / "ids").read_text().split("\n")[:-1]
+    wrong = [f"{name!r}: cmake {g!r}, ghostcc {want!r}"
+             for (name, want), g in zip(expected.items(), got) if g != want]
+    if len(got) != len(expected) or wrong:
+        raise Failure("cmake and ghostcc disagree", "\n".join(wrong))
 
 
 def test_names_in_messages(r, tmp):
@@ -945,6 +1001,7 @@ def all_tests():
     tests = {
         "names/layer_names": test_hostile_layer_names,
         "names/model_names": test_hostile_model_names,
+        "names/cmake_identifiers": test_cmake_identifiers,
         "names/in_messages": test_names_in_messages,
     }
     for name, test in LIMIT_CASES.items():
