@@ -26,7 +26,8 @@ ModelStats model_stats(const Graph *g) {
 void print_summary(const Graph *g, const MemPlan *plan,
                    const ModelStats *model, FILE *out) {
   const Value *in = &g->values[g->input];
-  fprintf(out, "%s: input %dx%dx%d\n", g->name, in->c, in->h, in->w);
+  print_name(out, g->name);
+  fprintf(out, ": input %dx%dx%d\n", in->c, in->h, in->w);
   fprintf(out, "%-44s %-15s %-13s %10s %12s %10s %9s\n", "layer", "op",
           "output", "params", "MACs", "offset", "bytes");
   uint64_t params = 0, macs = 0;
@@ -45,8 +46,9 @@ void print_summary(const Graph *g, const MemPlan *plan,
     macs += m;
     const char *op =
         n->op == GH_OP_ACTIVATION ? act_names[n->act] : op_names[n->op];
-    fprintf(out, "%-44s %-15s %-13s %10llu %12llu %10s %9zu\n",
-            n->name ? n->name : "", op, shape, (unsigned long long)p,
+    int width = print_name(out, n->name ? n->name : "");
+    fprintf(out, "%*s %-15s %-13s %10llu %12llu %10s %9zu\n",
+            width < 44 ? 44 - width : 0, "", op, shape, (unsigned long long)p,
             (unsigned long long)m, offset, value_count(v) * sizeof(float));
   }
   fprintf(out, "total: %llu params (%.2f M), %llu MACs (%.1f M)\n",

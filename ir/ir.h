@@ -255,6 +255,9 @@ void graph_verify(const Graph *g);
 //
 #include <stdio.h>
 void graph_print(const Graph *g, FILE *out);
+// A name from the spec or the weights for a terminal: control characters
+// escaped (\n, \x1b, \u009b) and '\' doubled. Returns the bytes written.
+int print_name(FILE *out, const char *name);
 
 //
 // interp.c: the reference interpreter, the oracle for passes and backends

@@ -47,8 +47,29 @@ static void print_attrs(const Graph *g, const Node *n, FILE *out) {
     fprintf(out, " +%s", act_names[n->act]);
 }
 
+// A newline in a name could forge a line of the dump, an ESC (or its 8-bit
+// form CSI, U+009B in UTF-8) a terminal control sequence.
+int print_name(FILE *out, const char *name) {
+  int written = 0;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    if (*p == '\\')
+      written += fprintf(out, "\\\\");
+    else if (*p == '\n')
+      written += fprintf(out, "\\n");
+    else if (*p < 0x20 || *p == 0x7f)
+      written += fprintf(out, "\\x%02x", *p);
+    else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+      written += fprintf(out, "\\u%04x", *++p);
+    else
+      written += fputc(*p, out) == EOF ? 0 : 1;
+  }
+  return written;
+}
+
 void graph_print(const Graph *g, FILE *out) {
-  fprintf(out, "graph %s {\n", g->name);
+  fprintf(out, "graph ");
+  print_name(out, g->name);
+  fprintf(out, " {\n");
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     const Value *v = &g->values[n->out];
@@ -63,13 +84,16 @@ void graph_print(const Graph *g, FILE *out) {
     for (int k = 0; k < GH_MAX_PARAMS; k++) {
       if (n->params[k] < 0)
         continue;
-      fprintf(out, "%s%s", sep, g->params[n->params[k]].key);
+      fprintf(out, "%s", sep);
+      print_name(out, g->params[n->params[k]].key);
       sep = ", ";
     }
     if (sep[0] == ',')
       fputc(']', out);
-    if (n->name)
-      fprintf(out, "  # %s", n->name);
+    if (n->name) {
+      fprintf(out, "  # ");
+      print_name(out, n->name);
+    }
     if (n->loc.line)
       fprintf(out, " (%d:%d)", n->loc.line, n->loc.col);
     fputc('\n', out);

@@ -451,6 +451,28 @@ def test_names_in_messages(r, tmp):
         raise Failure("message is not one plain line", repr(res.stderr))
 
 
+def test_names_in_dumps(r, tmp):
+    """Names holding newlines, ESC, BEL and the 8-bit CSI (U+009B) in
+    --summary and --dump-ir: escaped, so one line per row and no control
+    characters."""
+    spec = spec_file(tmp, "esc.yaml", 'name: "Bad\\e[31m\\nname"\n'
+                     "input: [4, 1, 1]\nlayers:\n  - flatten\n"
+                     '  - linear: {name: "fc\\e]0;x\\a\\nforged \\\\ '
+                     '\\u009b2J", out: 3}\n')
+    for option, lines, escaped in (
+            ("--summary", 7, "fc\\x1b]0;x\\x07\\nforged \\\\ \\u009b2J"),
+            ("--dump-ir", 6, "graph Bad\\x1b[31m\\nname {")):
+        res = r.ok([spec, "--random-weights", "1", option], tmp)
+        out = res.stdout
+        if escaped not in out:
+            raise Failure(f"{option}: no {escaped!r}", out)
+        if out.count("\n") != lines or any(
+                ord(c) < 0x20 and c != "\n" or 0x7f <= ord(c) <= 0x9f
+                for c in out):
+            raise Failure(f"{option}: a name forged a line or a control",
+                          repr(out))
+
+
 # --- limits -------------------------------------------------------------
 
 def net(layers, inp="[3, 8, 8]", extra=""):
@@ -1003,6 +1025,7 @@ def all_tests():
         "names/model_names": test_hostile_model_names,
         "names/cmake_identifiers": test_cmake_identifiers,
         "names/in_messages": test_names_in_messages,
+        "names/in_dumps": test_names_in_dumps,
     }
     for name, test in LIMIT_CASES.items():
         tests[f"limits/{name}"] = test
