@@ -1,0 +1,180 @@
+// 1x1 convolution, stride 1, unpadded, as a register-blocked GEMM on NCHW
+// planes: out (oc, hw) = W (oc, ic) . in' (ic, hw), with the fused prologue
+// (input channel shuffle and scale) and epilogue (bias, residual,
+// activation) of ghr_conv2d. A grouped 1x1 conv is one call per group.
+//
+// Packed weights, written at compile time by codegen/pack_conv1x1.c (the
+// two must agree): [ceil(oc / MR)][ic][MR] floats, zero padded. Output
+// channel o = t*MR + r, input row k is packed[(t*ic + k)*MR + r]; rows
+// r >= oc - t*MR of the last tile are zero. MR is GHR_CONV1X1_MR below.
+#include "ghr.h"
+#include "ghr_simd.h"
+
+// The register tile: MR output channels x NR vectors of spatial positions,
+// MR*NR accumulators plus NR input vectors and one broadcast weight live in
+// the vector registers. MR is also the packing's tile height: change it
+// here and in conv1x1_mr (codegen/pack_conv1x1.c) together.
+#if defined(GHR_ISA_AVX512)
+#define GHR_CONV1X1_MR 8  // 24 accumulators of 32 zmm
+#define GHR_CONV1X1_NR 3
+#elif defined(GHR_ISA_AVX2)
+#define GHR_CONV1X1_MR 4  // 12 accumulators of 16 ymm
+#define GHR_CONV1X1_NR 3
+#elif defined(GHR_ISA_NEON)
+#define GHR_CONV1X1_MR 8  // 24 accumulators of 32 q registers
+#define GHR_CONV1X1_NR 3
+#else
+#define GHR_CONV1X1_MR 4  // 8 scalar accumulators: fits 16 FP registers
+#define GHR_CONV1X1_NR 2
+#endif
+
+// Input rows per K block: the block's weights (KC * MR floats) stay in L1
+// while a tile row sweeps the block's columns.
+#define GHR_CONV1X1_KC 256
+// Floats of input (K block rows x columns) kept in L2 while every output
+// tile reads them: 256 KiB, half of a small L2.
+#define GHR_CONV1X1_L2_FLOATS 65536
+
+// The tiles take their shape (vectors, masked or not) as constants; forced
+// inline, each call site gets its own copy with the accumulators in
+// registers instead of an array in memory.
+#if defined(__GNUC__)
+#define GHR_CONV1X1_INLINE static inline __attribute__((always_inline))
+#else
+#define GHR_CONV1X1_INLINE static inline
+#endif
+
+// What one output-channel tile computes over one K block.
+typedef struct {
+  const float *const *rows;  // rows[k]: input row k of the block (kc)
+  const float *w;            // weights (kc, MR), scale folded in
+  int kc;
+  float *out;                // the tile's first output row (m, hw)
+  const float *bias;         // (m) or NULL
+  const float *residual;     // (m, hw) or NULL
+  size_t hw;
+  int m;                     // output channels that exist, <= MR
+  int act;
+  int first_block, last_block;  // of the K blocks
+} GhrConv1x1Panel;
+
+// Columns [col, col + nv*GHR_VW) of the panel's output rows, the last
+// vector holding only `lanes` columns when masked. The accumulators start
+// from the bias (first K block) or the partial sums in out, take kc
+// multiply-adds each, and are stored once: finished (residual, activation)
+// after the last K block, raw otherwise.
+GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int nv, const int masked,
+                                         const int lanes,
+                                         const GhrConv1x1Panel *p,
+                                         const size_t col) {
+  enum { MR = GHR_CONV1X1_MR, NR = GHR_CONV1X1_NR };
+  ghr_vec acc[MR][NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < nv; ++j) {
+      const float *o = p->out + (size_t)i * p->hw + col + (size_t)j * GHR_VW;
+      if (i >= p->m)
+        acc[i][j] = ghr_vzero();
+      else if (!p->first_block)
+        acc[i][j] = masked && j == nv - 1 ? ghr_vload_n(o, lanes) : ghr_vload(o);
+      else
+        acc[i][j] = p->bias ? ghr_vset1(p->bias[i]) : ghr_vzero();
+    }
+
+  const float *w = p->w;
+  for (int k = 0; k < p->kc; ++k, w += MR) {
+    const float *x = p->rows[k] + col;
+    ghr_vec xv[NR];
+#pragma GCC unroll 16
+    for (int j = 0; j < nv; ++j)
+      xv[j] = masked && j == nv - 1 ? ghr_vload_n(x + j * GHR_VW, lanes)
+                                    : ghr_vload(x + j * GHR_VW);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const ghr_vec wi = ghr_vset1(w[i]);
+#pragma GCC unroll 16
+      for (int j = 0; j < nv; ++j) acc[i][j] = ghr_vfma(wi, xv[j], acc[i][j]);
+    }
+  }
+
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    if (i >= p->m) break;
+#pragma GCC unroll 16
+    for (int j = 0; j < nv; ++j) {
+      const size_t at = (size_t)i * p->hw + col + (size_t)j * GHR_VW;
+      const int part = masked && j == nv - 1;
+      ghr_vec v = acc[i][j];
+      if (p->last_block) {
+        if (p->residual) {
+          const float *r = p->residual + at;
+          v = ghr_vadd(v, part ? ghr_vload_n(r, lanes) : ghr_vload(r));
+        }
+        v = ghr_vactivate(v, p->act);
+      }
+      if (part)
+        ghr_vstore_n(p->out + at, v, lanes);
+      else
+        ghr_vstore(p->out + at, v);
+    }
+  }
+}
+
+GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
+                         int hw, float *out, int oc, const float *packed,
+                         const float *bias, const float *in_scale,
+                         int in_shuffle, const float *residual, int act) {
+  enum {
+    MR = GHR_CONV1X1_MR,
+    KC = GHR_CONV1X1_KC,
+    TILE_COLS = GHR_CONV1X1_NR * GHR_VW
+  };
+  const float *rows[KC];
+  float scaled[KC * MR];  // the weights times in_scale, one tile at a time
+  // Equal K blocks of at most KC rows, so no block is a sliver.
+  const int k_blocks = (ic + KC - 1) / KC;
+  const int kc_max = (ic + k_blocks - 1) / k_blocks;
+  // Columns per L2 block: a multiple of the tile, at least one tile.
+  int nc = GHR_CONV1X1_L2_FLOATS / kc_max / TILE_COLS * TILE_COLS;
+  if (nc < TILE_COLS) nc = TILE_COLS;
+
+  for (int k0 = 0; k0 < ic; k0 += kc_max) {
+    const int kc = ic - k0 < kc_max ? ic - k0 : kc_max;
+    for (int k = 0; k < kc; ++k) {
+      int c = first + k0 + k;  // absolute input channel
+      if (in_shuffle > 0)
+        c = (c % in_shuffle) * (ic_total / in_shuffle) + c / in_shuffle;
+      rows[k] = in + (size_t)c * hw;
+    }
+    for (int n0 = 0; n0 < hw; n0 += nc) {
+      const int n1 = hw - n0 < nc ? hw : n0 + nc;
+      for (int t = 0; t * MR < oc; ++t) {
+        GhrConv1x1Panel p;
+        p.rows = rows;
+        p.kc = kc;
+        p.w = packed + ((size_t)t * ic + k0) * MR;
+        if (in_scale) {
+          for (int k = 0; k < kc; ++k)
+            for (int r = 0; r < MR; ++r)
+              scaled[k * MR + r] = p.w[k * MR + r] * in_scale[first + k0 + k];
+          p.w = scaled;
+        }
+        p.out = out + (size_t)t * MR * hw;
+        p.bias = bias ? bias + t * MR : NULL;
+        p.residual = residual ? residual + (size_t)t * MR * hw : NULL;
+        p.hw = (size_t)hw;
+        p.m = oc - t * MR < MR ? oc - t * MR : MR;
+        p.act = act;
+        p.first_block = k0 == 0;
+        p.last_block = k0 + kc == ic;
+        int col = n0;
+        for (; col + TILE_COLS <= n1; col += TILE_COLS)
+          ghr_conv1x1_tile(GHR_CONV1X1_NR, 0, GHR_VW, &p, (size_t)col);
+        for (; col + GHR_VW <= n1; col += GHR_VW)
+          ghr_conv1x1_tile(1, 0, GHR_VW, &p, (size_t)col);
+        if (col < n1) ghr_conv1x1_tile(1, 1, n1 - col, &p, (size_t)col);
+      }
+    }
+  }
+}
