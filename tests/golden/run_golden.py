@@ -6,9 +6,14 @@ tests/golden/NAME_ref.py, default ghostnet):
   1. NAME_ref.generate(DIR, W, R, SEED, DTYPE, **SETS)
        -> weights.safetensors, input.bin, expected.bin
   2. ghostcc SPEC -o OUT --name model --weights ... --width W --resolution R
-             [--set NAME=VALUE ...] [GHOSTCC_ARG ...]
+             [--emit obj] [--target TRIPLE] [--set NAME=VALUE ...]
+             [GHOSTCC_ARG ...]
   3. CC -std=c11 -O2 -Wall -Wextra -Werror CFLAGS -I OUT OUT/*.c harness.c -lm
+     (with --emit obj: OUT/model.o, the LLVM backend's object, for OUT/*.c)
   4. run the harness (compares logits, exit 0 on pass)
+--target TRIPLE builds for another machine: for aarch64-linux-gnu on an
+x86-64 host, CC defaults to aarch64-linux-gnu-gcc and the harness runs under
+qemu-aarch64 -L /usr/aarch64-linux-gnu.
 Each --set NAME=VALUE goes both to ghostcc (and the --interp-check program)
 and, as NAME=VALUE, to the reference's generate() (e.g. --set groups=3 for
 shufflenet_v1). --spec defaults to specs/NAME.yaml.
@@ -21,6 +26,7 @@ import argparse
 import glob
 import importlib
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -68,6 +74,16 @@ class GoldenFailure(Exception):
     pass
 
 
+def cross_tools(triple):
+    """(default C compiler, command prefix that runs its programs) for a
+    --target triple: the host's own for its architecture, else the Debian
+    cross compiler and qemu-user with the cross libc."""
+    arch = triple.split("-")[0]
+    if arch == platform.machine():
+        return os.environ.get("CC", "cc"), []
+    return f"{triple}-gcc", [f"qemu-{arch}", "-L", f"/usr/{triple}"]
+
+
 def run(cmd, what):
     print("+ " + shlex.join(cmd), flush=True)
     try:
@@ -109,15 +125,20 @@ def golden(args, workdir):
     # Stale sources from an earlier run in a reused --workdir would be
     # compiled in by the OUT/*.c glob.
     shutil.rmtree(out_dir, ignore_errors=True)
+    target = ["--target", args.target] if args.target else []
     run([args.ghostcc, args.spec, "-o", out_dir, "--name", "model",
          "--weights", weights, "--width", args.width,
-         "--resolution", str(args.resolution)]
-        + [a for s in sets for a in ("--set", s)] + ghostify
+         "--resolution", str(args.resolution), "--emit", args.emit]
+        + target + [a for s in sets for a in ("--set", s)] + ghostify
         + args.ghostcc_arg,
         "ghostcc")
-    sources = sorted(glob.glob(os.path.join(out_dir, "*.c")))
+    if args.emit == "obj":
+        sources = glob.glob(os.path.join(out_dir, "model.o"))
+    else:
+        sources = sorted(glob.glob(os.path.join(out_dir, "*.c")))
     if not os.path.isfile(os.path.join(out_dir, "model.h")) or not sources:
-        raise GoldenFailure(f"ghostcc produced no model.h / *.c in {out_dir}")
+        raise GoldenFailure(f"ghostcc produced no model.h / model.o or *.c "
+                            f"in {out_dir}")
 
     run(shlex.split(args.cc) + ["-std=c11", "-O2", "-Wall", "-Wextra",
                                 "-Werror"]
@@ -125,8 +146,9 @@ def golden(args, workdir):
         + [os.path.join(HERE, "harness.c"), "-lm", "-o", harness],
         "compiling generated model + harness")
 
-    run([harness, os.path.join(ref_dir, "input.bin"),
-         os.path.join(ref_dir, "expected.bin")], "golden comparison")
+    run(args.runner + [harness, os.path.join(ref_dir, "input.bin"),
+                       os.path.join(ref_dir, "expected.bin")],
+        "golden comparison")
 
 
 def main():
@@ -147,7 +169,14 @@ def main():
     ap.add_argument("--width", default="1.0")
     ap.add_argument("--resolution", type=int, default=224)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--cc", default=os.environ.get("CC", "cc"))
+    ap.add_argument("--emit", choices=["c", "obj"], default="c",
+                    help="the C backend (default) or the LLVM backend's "
+                         "object file")
+    ap.add_argument("--target", help="ghostcc --target TRIPLE; another "
+                    "architecture builds with TRIPLE-gcc and runs under "
+                    "qemu")
+    ap.add_argument("--cc", help="C compiler (default: $CC or cc, or "
+                    "TRIPLE-gcc for another architecture's --target)")
     ap.add_argument("--cflags", default="", help="extra compiler flags")
     ap.add_argument("--workdir", help="keep all files here")
     ap.add_argument("--ghostcc-arg", action="append", default=[],
@@ -168,6 +197,9 @@ def main():
             argv[i:i + 2] = ["--cflags=" + argv[i + 1]]
             break
     args = ap.parse_args(argv)
+    default_cc, args.runner = (cross_tools(args.target) if args.target
+                               else (os.environ.get("CC", "cc"), []))
+    args.cc = args.cc or default_cc
     try:
         float(args.width)
     except ValueError:
@@ -188,7 +220,9 @@ def main():
         if not os.path.isfile(args.spec):
             ap.error(f"no --spec given and no {args.spec}")
 
-    config = " ".join([f"model={args.model}"] + args.set
+    config = " ".join([f"model={args.model}", f"emit={args.emit}"]
+                      + ([f"target={args.target}"] if args.target else [])
+                      + args.set
                       + ([f"ghostify={args.ghostify}"] if args.ghostify else [])
                       + [f"width={args.width}",
                          f"resolution={args.resolution}",
