@@ -12,6 +12,14 @@
 #define GHR_API
 #endif
 
+// Helpers every kernel file may use. In generated code they are pasted into
+// one .c file, where clang warns about an unused static inline function.
+#if defined(__GNUC__)
+#define GHR_INLINE static inline __attribute__((unused))
+#else
+#define GHR_INLINE static inline
+#endif
+
 enum {
   GHR_ACT_NONE,
   GHR_ACT_RELU,
@@ -20,11 +28,11 @@ enum {
   GHR_ACT_HARD_SWISH     // x * relu6(x + 3) / 6
 };
 
-static inline float ghr_relu6(float x) {
+GHR_INLINE float ghr_relu6(float x) {
   return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
 }
 
-static inline float ghr_activate(float x, int act) {
+GHR_INLINE float ghr_activate(float x, int act) {
   switch (act) {
   case GHR_ACT_RELU: return x < 0.0f ? 0.0f : x;
   case GHR_ACT_RELU6: return ghr_relu6(x);

@@ -18,25 +18,25 @@
 #include <immintrin.h>
 #define GHR_VW 16
 typedef __m512 ghr_vec;
-static inline ghr_vec ghr_vload(const float *p) { return _mm512_loadu_ps(p); }
-static inline void ghr_vstore(float *p, ghr_vec v) { _mm512_storeu_ps(p, v); }
-static inline ghr_vec ghr_vset1(float x) { return _mm512_set1_ps(x); }
-static inline ghr_vec ghr_vzero(void) { return _mm512_setzero_ps(); }
-static inline ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return _mm512_add_ps(a, b); }
-static inline ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return _mm512_mul_ps(a, b); }
-static inline ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return _mm512_max_ps(a, b); }
-static inline ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return _mm512_min_ps(a, b); }
-static inline ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
+GHR_INLINE ghr_vec ghr_vload(const float *p) { return _mm512_loadu_ps(p); }
+GHR_INLINE void ghr_vstore(float *p, ghr_vec v) { _mm512_storeu_ps(p, v); }
+GHR_INLINE ghr_vec ghr_vset1(float x) { return _mm512_set1_ps(x); }
+GHR_INLINE ghr_vec ghr_vzero(void) { return _mm512_setzero_ps(); }
+GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return _mm512_add_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return _mm512_mul_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return _mm512_max_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return _mm512_min_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
   return _mm512_fmadd_ps(a, b, c);
 }
 // The first n (0 < n < GHR_VW) lanes; the rest read as zero, not touched.
-static inline ghr_vec ghr_vload_n(const float *p, int n) {
+GHR_INLINE ghr_vec ghr_vload_n(const float *p, int n) {
   return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
 }
-static inline void ghr_vstore_n(float *p, ghr_vec v, int n) {
+GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
 }
-static inline float ghr_vsum(ghr_vec v) { return _mm512_reduce_add_ps(v); }
+GHR_INLINE float ghr_vsum(ghr_vec v) { return _mm512_reduce_add_ps(v); }
 
 #elif defined(GHR_ISA_AVX2)
 #if !defined(__AVX2__) || !defined(__FMA__)
@@ -45,28 +45,28 @@ static inline float ghr_vsum(ghr_vec v) { return _mm512_reduce_add_ps(v); }
 #include <immintrin.h>
 #define GHR_VW 8
 typedef __m256 ghr_vec;
-static inline ghr_vec ghr_vload(const float *p) { return _mm256_loadu_ps(p); }
-static inline void ghr_vstore(float *p, ghr_vec v) { _mm256_storeu_ps(p, v); }
-static inline ghr_vec ghr_vset1(float x) { return _mm256_set1_ps(x); }
-static inline ghr_vec ghr_vzero(void) { return _mm256_setzero_ps(); }
-static inline ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return _mm256_add_ps(a, b); }
-static inline ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return _mm256_mul_ps(a, b); }
-static inline ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return _mm256_max_ps(a, b); }
-static inline ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return _mm256_min_ps(a, b); }
-static inline ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
+GHR_INLINE ghr_vec ghr_vload(const float *p) { return _mm256_loadu_ps(p); }
+GHR_INLINE void ghr_vstore(float *p, ghr_vec v) { _mm256_storeu_ps(p, v); }
+GHR_INLINE ghr_vec ghr_vset1(float x) { return _mm256_set1_ps(x); }
+GHR_INLINE ghr_vec ghr_vzero(void) { return _mm256_setzero_ps(); }
+GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return _mm256_add_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return _mm256_mul_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return _mm256_max_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return _mm256_min_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
   return _mm256_fmadd_ps(a, b, c);
 }
-static inline __m256i ghr_vmask_n(int n) {
+GHR_INLINE __m256i ghr_vmask_n(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
-static inline ghr_vec ghr_vload_n(const float *p, int n) {
+GHR_INLINE ghr_vec ghr_vload_n(const float *p, int n) {
   return _mm256_maskload_ps(p, ghr_vmask_n(n));
 }
-static inline void ghr_vstore_n(float *p, ghr_vec v, int n) {
+GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
   _mm256_maskstore_ps(p, ghr_vmask_n(n), v);
 }
-static inline float ghr_vsum(ghr_vec v) {
+GHR_INLINE float ghr_vsum(ghr_vec v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -80,56 +80,56 @@ static inline float ghr_vsum(ghr_vec v) {
 #include <arm_neon.h>
 #define GHR_VW 4
 typedef float32x4_t ghr_vec;
-static inline ghr_vec ghr_vload(const float *p) { return vld1q_f32(p); }
-static inline void ghr_vstore(float *p, ghr_vec v) { vst1q_f32(p, v); }
-static inline ghr_vec ghr_vset1(float x) { return vdupq_n_f32(x); }
-static inline ghr_vec ghr_vzero(void) { return vdupq_n_f32(0.0f); }
-static inline ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return vaddq_f32(a, b); }
-static inline ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return vmulq_f32(a, b); }
-static inline ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return vmaxq_f32(a, b); }
-static inline ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return vminq_f32(a, b); }
-static inline ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
+GHR_INLINE ghr_vec ghr_vload(const float *p) { return vld1q_f32(p); }
+GHR_INLINE void ghr_vstore(float *p, ghr_vec v) { vst1q_f32(p, v); }
+GHR_INLINE ghr_vec ghr_vset1(float x) { return vdupq_n_f32(x); }
+GHR_INLINE ghr_vec ghr_vzero(void) { return vdupq_n_f32(0.0f); }
+GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return vaddq_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return vmulq_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return vmaxq_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return vminq_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
   return vfmaq_f32(c, a, b);
 }
-static inline ghr_vec ghr_vload_n(const float *p, int n) {
+GHR_INLINE ghr_vec ghr_vload_n(const float *p, int n) {
   float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   for (int i = 0; i < n; ++i) tmp[i] = p[i];
   return vld1q_f32(tmp);
 }
-static inline void ghr_vstore_n(float *p, ghr_vec v, int n) {
+GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
   float tmp[4];
   vst1q_f32(tmp, v);
   for (int i = 0; i < n; ++i) p[i] = tmp[i];
 }
-static inline float ghr_vsum(ghr_vec v) { return vaddvq_f32(v); }
+GHR_INLINE float ghr_vsum(ghr_vec v) { return vaddvq_f32(v); }
 
 #else
 #define GHR_VW 1
 typedef float ghr_vec;
-static inline ghr_vec ghr_vload(const float *p) { return *p; }
-static inline void ghr_vstore(float *p, ghr_vec v) { *p = v; }
-static inline ghr_vec ghr_vset1(float x) { return x; }
-static inline ghr_vec ghr_vzero(void) { return 0.0f; }
-static inline ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return a + b; }
-static inline ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return a * b; }
-static inline ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return a > b ? a : b; }
-static inline ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return a < b ? a : b; }
+GHR_INLINE ghr_vec ghr_vload(const float *p) { return *p; }
+GHR_INLINE void ghr_vstore(float *p, ghr_vec v) { *p = v; }
+GHR_INLINE ghr_vec ghr_vset1(float x) { return x; }
+GHR_INLINE ghr_vec ghr_vzero(void) { return 0.0f; }
+GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return a + b; }
+GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return a * b; }
+GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return a > b ? a : b; }
+GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return a < b ? a : b; }
 // Not fmaf: without hardware FMA that is a slow libm call.
-static inline ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
+GHR_INLINE ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
   return a * b + c;
 }
 // With one lane, n is always 0 here; kept so kernels need no #if.
-static inline ghr_vec ghr_vload_n(const float *p, int n) {
+GHR_INLINE ghr_vec ghr_vload_n(const float *p, int n) {
   return n > 0 ? *p : 0.0f;
 }
-static inline void ghr_vstore_n(float *p, ghr_vec v, int n) {
+GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
   if (n > 0) *p = v;
 }
-static inline float ghr_vsum(ghr_vec v) { return v; }
+GHR_INLINE float ghr_vsum(ghr_vec v) { return v; }
 #endif
 
 // act(v) for the GHR_ACT_* codes (ghr.h), lane by lane.
-static inline ghr_vec ghr_vactivate(ghr_vec v, int act) {
+GHR_INLINE ghr_vec ghr_vactivate(ghr_vec v, int act) {
   const ghr_vec zero = ghr_vzero(), six = ghr_vset1(6.0f);
   switch (act) {
   case GHR_ACT_RELU: return ghr_vmax(v, zero);
