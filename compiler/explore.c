@@ -591,6 +591,9 @@ static void measure_variant(Explore *ex, int index, Arena *a) {
   opt.spec.overrides = overrides;
   opt.spec.n_overrides = n;
   opt.options_text = text;
+  // Timed builds use -march=native, so they get this machine's kernels.
+  if (ex->bench)
+    opt.cpu = "native";
 
   progress(ex, index, "compiling");
   double t0 = now_ms();
@@ -682,7 +685,8 @@ static void print_table(const Explore *ex, Arena *a, FILE *out) {
         width[c] = n;
     }
   }
-  fprintf(out, "%s: %d variant%s", ex->model, ex->n_variants,
+  print_name(out, ex->model);
+  fprintf(out, ": %d variant%s", ex->n_variants,
           ex->n_variants == 1 ? "" : "s");
   if (ex->bench)
     fprintf(out, "; latency: median of at least %d runs and %.1f s, "
