@@ -13,7 +13,8 @@
 // The register tile: MR output channels x NR vectors of spatial positions,
 // MR*NR accumulators plus NR input vectors and one broadcast weight live in
 // the vector registers. MR is also the packing's tile height: change it
-// here and in conv1x1_mr (codegen/pack_conv1x1.c) together.
+// here and in conv1x1_mr (codegen/pack_conv1x1.c) together. Portable C has
+// no tile of registers (see ghr_conv1x1_strip) and uses MR alone.
 #if defined(GHR_ISA_AVX512)
 #define GHR_CONV1X1_MR 8  // 24 accumulators of 32 zmm
 #define GHR_CONV1X1_NR 3
@@ -24,8 +25,7 @@
 #define GHR_CONV1X1_MR 8  // 24 accumulators of 32 q registers
 #define GHR_CONV1X1_NR 3
 #else
-#define GHR_CONV1X1_MR 4  // 8 scalar accumulators: fits 16 FP registers
-#define GHR_CONV1X1_NR 2
+#define GHR_CONV1X1_MR 4
 #endif
 
 // Input rows per K block: the block's weights (KC * MR floats) stay in L1
@@ -35,8 +35,8 @@
 // tile reads them: 256 KiB, half of a small L2.
 #define GHR_CONV1X1_L2_FLOATS 65536
 
-// The tiles take their shape (vectors, masked or not) as constants; forced
-// inline, each call site gets its own copy with the accumulators in
+// The tiles (and the portable strips) take their shape as constants;
+// forced inline, each call site gets its own copy, with the accumulators in
 // registers instead of an array in memory.
 #if defined(__GNUC__)
 #define GHR_CONV1X1_INLINE static inline __attribute__((always_inline))
@@ -57,6 +57,11 @@ typedef struct {
   int act;
   int first_block, last_block;  // of the K blocks
 } GhrConv1x1Panel;
+
+#if GHR_VW > 1
+// Columns one tile covers. Blocks of columns are multiples of it, so only
+// the last block has an edge.
+#define GHR_CONV1X1_COLS (GHR_CONV1X1_NR * GHR_VW)
 
 // Columns [col, col + nv*GHR_VW) of the panel's output rows, the last
 // vector holding only `lanes` columns when masked. The accumulators start
@@ -121,23 +126,96 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int nv, const int masked,
   }
 }
 
+// Columns [n0, n1) of the panel: whole tiles, then single vectors, then
+// one masked vector for the last hw % GHR_VW columns.
+static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
+                                       int n1) {
+  int col = n0;
+  for (; col + GHR_CONV1X1_COLS <= n1; col += GHR_CONV1X1_COLS)
+    ghr_conv1x1_tile(GHR_CONV1X1_NR, 0, GHR_VW, p, (size_t)col);
+  for (; col + GHR_VW <= n1; col += GHR_VW)
+    ghr_conv1x1_tile(1, 0, GHR_VW, p, (size_t)col);
+  if (col < n1) ghr_conv1x1_tile(1, 1, n1 - col, p, (size_t)col);
+}
+
+#else
+// Portable C has one-float "vectors": a tile of scalar accumulators is what
+// compilers vectorise worst. Instead each strip of columns accumulates in
+// an array on the stack (in L1) with loops over contiguous columns that
+// the compiler's own vectoriser turns into its widest vectors, four input
+// rows per pass so each accumulator is loaded and stored once per four
+// multiply-adds.
+#define GHR_CONV1X1_COLS 64  // 1 KiB of accumulators per output channel tile
+
+GHR_CONV1X1_INLINE void ghr_conv1x1_strip(const GhrConv1x1Panel *p,
+                                          size_t col, const int n) {
+  enum { MR = GHR_CONV1X1_MR };
+  float acc[MR][GHR_CONV1X1_COLS];
+  for (int i = 0; i < MR; ++i) {
+    const float *o = p->out + (size_t)i * p->hw + col;
+    const float start = p->bias && i < p->m ? p->bias[i] : 0.0f;
+    for (int j = 0; j < n; ++j)
+      acc[i][j] = p->first_block || i >= p->m ? start : o[j];
+  }
+  int k = 0;
+  for (; k + 4 <= p->kc; k += 4) {
+    const float *x0 = p->rows[k] + col, *x1 = p->rows[k + 1] + col;
+    const float *x2 = p->rows[k + 2] + col, *x3 = p->rows[k + 3] + col;
+    const float *w = p->w + (size_t)k * MR;
+    for (int i = 0; i < MR; ++i) {
+      const float w0 = w[i], w1 = w[MR + i], w2 = w[2 * MR + i],
+                  w3 = w[3 * MR + i];
+      float *a = acc[i];
+      for (int j = 0; j < n; ++j)
+        a[j] += w0 * x0[j] + w1 * x1[j] + w2 * x2[j] + w3 * x3[j];
+    }
+  }
+  for (; k < p->kc; ++k) {
+    const float *x = p->rows[k] + col;
+    for (int i = 0; i < MR; ++i) {
+      const float wi = p->w[(size_t)k * MR + i];
+      float *a = acc[i];
+      for (int j = 0; j < n; ++j) a[j] += wi * x[j];
+    }
+  }
+  for (int i = 0; i < p->m; ++i) {
+    float *o = p->out + (size_t)i * p->hw + col;
+    const float *r = p->residual ? p->residual + (size_t)i * p->hw + col : NULL;
+    if (!p->last_block)
+      for (int j = 0; j < n; ++j) o[j] = acc[i][j];
+    else
+      for (int j = 0; j < n; ++j)
+        o[j] = ghr_activate(acc[i][j] + (r ? r[j] : 0.0f), p->act);
+  }
+}
+
+// Columns [n0, n1) of the panel: whole strips, then quarter strips (a
+// constant width lets even -O2 vectorise them), then the rest.
+static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
+                                       int n1) {
+  enum { QUARTER = GHR_CONV1X1_COLS / 4 };
+  int col = n0;
+  for (; col + GHR_CONV1X1_COLS <= n1; col += GHR_CONV1X1_COLS)
+    ghr_conv1x1_strip(p, (size_t)col, GHR_CONV1X1_COLS);
+  for (; col + QUARTER <= n1; col += QUARTER)
+    ghr_conv1x1_strip(p, (size_t)col, QUARTER);
+  if (col < n1) ghr_conv1x1_strip(p, (size_t)col, n1 - col);
+}
+#endif
+
 GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
                          int hw, float *out, int oc, const float *packed,
                          const float *bias, const float *in_scale,
                          int in_shuffle, const float *residual, int act) {
-  enum {
-    MR = GHR_CONV1X1_MR,
-    KC = GHR_CONV1X1_KC,
-    TILE_COLS = GHR_CONV1X1_NR * GHR_VW
-  };
+  enum { MR = GHR_CONV1X1_MR, KC = GHR_CONV1X1_KC, COLS = GHR_CONV1X1_COLS };
   const float *rows[KC];
   float scaled[KC * MR];  // the weights times in_scale, one tile at a time
   // Equal K blocks of at most KC rows, so no block is a sliver.
   const int k_blocks = (ic + KC - 1) / KC;
   const int kc_max = (ic + k_blocks - 1) / k_blocks;
-  // Columns per L2 block: a multiple of the tile, at least one tile.
-  int nc = GHR_CONV1X1_L2_FLOATS / kc_max / TILE_COLS * TILE_COLS;
-  if (nc < TILE_COLS) nc = TILE_COLS;
+  // Columns per L2 block: a multiple of COLS, at least COLS.
+  int nc = GHR_CONV1X1_L2_FLOATS / kc_max / COLS * COLS;
+  if (nc < COLS) nc = COLS;
 
   for (int k0 = 0; k0 < ic; k0 += kc_max) {
     const int kc = ic - k0 < kc_max ? ic - k0 : kc_max;
@@ -168,12 +246,7 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
         p.act = act;
         p.first_block = k0 == 0;
         p.last_block = k0 + kc == ic;
-        int col = n0;
-        for (; col + TILE_COLS <= n1; col += TILE_COLS)
-          ghr_conv1x1_tile(GHR_CONV1X1_NR, 0, GHR_VW, &p, (size_t)col);
-        for (; col + GHR_VW <= n1; col += GHR_VW)
-          ghr_conv1x1_tile(1, 0, GHR_VW, &p, (size_t)col);
-        if (col < n1) ghr_conv1x1_tile(1, 1, n1 - col, &p, (size_t)col);
+        ghr_conv1x1_columns(&p, n0, n1);
       }
     }
   }

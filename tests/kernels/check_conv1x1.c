@@ -163,7 +163,7 @@ static void check_conv_variants(int ic, int oc, int hw, int groups,
 
 static void check_conv_shapes(void) {
   // Spatial sizes around the tile and vector widths and of the networks.
-  const int tile_cols = GHR_CONV1X1_NR * GHR_VW;
+  const int tile_cols = GHR_CONV1X1_COLS;
   const int hws[] = {1, 7, 49, GHR_VW + 1, GHR_VW > 1 ? GHR_VW - 1 : 2,
                      tile_cols, tile_cols + GHR_VW + 1, 196};
   // Channel counts that are and are not multiples of the tile height.
@@ -307,8 +307,9 @@ static void bench(void) {
       {"ghostnet primary 160->480", 160, 480, 49},
       {"shufflenetv1 g3 group 80->80", 80, 80, 784},
   };
-  printf("ghr_conv1x1 [%s], MR %d x NR %d vectors of %d, best of repeats\n",
-         isa_name, GHR_CONV1X1_MR, GHR_CONV1X1_NR, GHR_VW);
+  printf("ghr_conv1x1 [%s]: tiles of %d channels x %d columns, best of "
+         "repeats\n",
+         isa_name, GHR_CONV1X1_MR, GHR_CONV1X1_COLS);
   printf("%-30s %5s %5s %6s %12s %12s\n", "shape", "ic", "oc", "hw",
          "GFLOP/s", "conv2d GF/s");
   for (size_t i = 0; i < sizeof shapes / sizeof *shapes; ++i) {
