@@ -38,6 +38,33 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
                          const float *bias, const float *in_scale,
                          int in_shuffle, const float *residual, int act);
 
+// runtime/dwconv.c: depthwise conv, out (oc, oh, ow) = act(conv(in',
+// weight) + bias + residual), zero padding, weight (oc, kh, kw). Output
+// channel o (o < oc) reads input channel o / mult (mult output channels per
+// input channel); oc may be less than ic * mult (a ghost module's cut cheap
+// maps). in' as for ghr_conv2d: input channel c is plane
+// (c % s) * (ic / s) + c / s of `in` when in_shuffle = s > 0, times
+// in_scale[c] when in_scale is not NULL. bias (oc), in_scale (ic), residual
+// (oc, oh, ow) may be NULL; out aliases none of the inputs.
+GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
+                        int oc, int oh, int ow, const float *weight,
+                        const float *bias, int kh, int kw, int sh, int sw,
+                        int ph, int pw, int mult, const float *in_scale,
+                        int in_shuffle, const float *residual, int act);
+
+// runtime/conv_direct.c: dense conv (groups 1) as a register-blocked
+// implicit GEMM, out (oc, oh, ow) = act(conv(in', W) + bias + residual),
+// zero padding, W packed by conv_direct_pack (codegen/pack_conv_direct.c)
+// for the ISA it is built for; in' as for ghr_dwconv (shuffle, scale).
+// bias (oc), in_scale (ic), residual (oc, oh, ow) may be NULL; out aliases
+// none of the inputs.
+GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
+                             float *out, int oc, int oh, int ow,
+                             const float *packed, const float *bias, int kh,
+                             int kw, int sh, int sw, int ph, int pw,
+                             const float *in_scale, int in_shuffle,
+                             const float *residual, int act);
+
 // runtime/batchnorm.c: inference BatchNorm with running statistics.
 GHR_API void ghr_batchnorm(const float *in, float *out, int c, int hw,
                            const float *gamma, const float *beta,

@@ -1,0 +1,494 @@
+// Dense KxK convolution (groups 1) on NCHW planes as a register-blocked
+// implicit GEMM: out (oc, positions) = W (oc, ic*kh*kw) . taps of in', with
+// the fused prologue (input channel shuffle and scale) and epilogue (bias,
+// residual, activation) of ghr_conv2d, zero padding.
+//
+// Packed weights, written at compile time by codegen/pack_conv_direct.c (the
+// two must agree): [ceil(oc / MR)][ic][kh][kw][MR] floats, zero padded.
+// Output channel o = p*MR + m, input channel c, tap (ky, kx) is
+// packed[(((p*ic + c)*kh + ky)*kw + kx)*MR + m]; rows m >= oc - p*MR of the
+// last panel are zero. MR is GHR_CONV_DIRECT_MR below.
+//
+// The input a band of output rows reads is copied, zero padded and times
+// in_scale, into a tile on the stack, a block of input channels at a time:
+// per channel, polyphase planes (plane (qy, qx) holds padded input row
+// i*sh + qy, column j*sw + qx at (i, j)), so that every tap of every output
+// is a contiguous vector load at an offset that depends on the tap only,
+// whatever the stride and padding (the even/odd split of stride 2 happens
+// once, in the copy). Outputs are vectors along a row ("rows" tiles). When a
+// row fills too little of a vector (maps narrower than the vector width),
+// the taps of the band's outputs are gathered instead, per channel, as
+// contiguous rows of positions ("im2col" tiles), so that vectors span output
+// rows. A register tile is MH output channels x NV vectors of positions:
+// each step of the K loop over (channel, tap) broadcasts MH packed weights
+// and loads NV input vectors. K is split into blocks of channels; partial
+// sums wait in `out` between blocks.
+#include "ghr.h"
+#include "ghr_kernels.h"
+#include "ghr_simd.h"
+
+// MR: the packing's panel height (change it here and in conv_direct_mr,
+// codegen/pack_conv_direct.c, together); MH: output channels of a register
+// tile (MR is a multiple); NV: its vectors of positions. MH*NV accumulators,
+// NV input vectors and a broadcast weight fit the vector registers.
+#if defined(GHR_ISA_AVX512)
+#define GHR_CONV_DIRECT_MR 16
+#define GHR_CONV_DIRECT_MH 8  // 24 accumulators of 32 zmm
+#define GHR_CONV_DIRECT_NV 3
+#elif defined(GHR_ISA_AVX2)
+#define GHR_CONV_DIRECT_MR 8
+#define GHR_CONV_DIRECT_MH 4  // 12 accumulators of 16 ymm
+#define GHR_CONV_DIRECT_NV 3
+#elif defined(GHR_ISA_NEON)
+#define GHR_CONV_DIRECT_MR 8
+#define GHR_CONV_DIRECT_MH 8  // 24 accumulators of 32 q registers
+#define GHR_CONV_DIRECT_NV 3
+#else
+#define GHR_CONV_DIRECT_MR 4
+#define GHR_CONV_DIRECT_MH 4  // 8 scalar accumulators of 16 FP registers
+#define GHR_CONV_DIRECT_NV 2
+#endif
+
+enum {
+  // Floats of input tile: (channels x band), 24 KB of stack, L1 resident
+  // with the weights of a channel block.
+  GHR_CONV_DIRECT_TILE = 6144,
+  // Floats of one channel's padded band, from which im2col tiles gather.
+  GHR_CONV_DIRECT_BAND = 2048,
+  // Channels per K block when the tile has room: enough multiply-adds per
+  // load and store of the partial sums.
+  GHR_CONV_DIRECT_KC = 16,
+  // Taps of the offset table: kernels up to 11x11; larger ones take the
+  // plain path.
+  GHR_CONV_DIRECT_MAX_TAPS = 121,
+};
+
+// Each call site of a register tile gets its own copy, with the
+// accumulators in registers instead of an array in memory.
+#if defined(__GNUC__)
+#define GHR_CONV_DIRECT_INLINE static inline __attribute__((always_inline))
+#else
+#define GHR_CONV_DIRECT_INLINE static inline
+#endif
+
+// [*lo, *hi): the j in [0, n) whose j*stride + offset lies in [0, size).
+static void ghr_conv_direct_inside(int offset, int stride, int size, int n,
+                                   int *lo, int *hi) {
+  int l = offset >= 0 ? 0 : (stride - 1 - offset) / stride;
+  int h = size - 1 - offset < 0 ? 0 : (size - 1 - offset) / stride + 1;
+  if (h > n) h = n;
+  if (l > h) l = h;
+  *lo = l;
+  *hi = h;
+}
+
+// The outputs a band covers and the layout of its padded input planes.
+typedef struct {
+  int oy0, ox0;    // first output row and column
+  int rows, cols;  // outputs: rows x cols
+  int hq, pq;      // each polyphase plane: hq rows of pq floats
+  int nqy, nqx;    // planes: min(sh, kh) x min(sw, kw)
+  int plane;       // floats of one channel's planes: nqy*nqx*hq*pq
+} GhrConvDirectBand;
+
+static void ghr_conv_direct_band_shape(GhrConvDirectBand *b, int oy0,
+                                       int ox0, int rows, int cols, int kh,
+                                       int kw, int sh, int sw) {
+  b->oy0 = oy0;
+  b->ox0 = ox0;
+  b->rows = rows;
+  b->cols = cols;
+  b->nqy = sh < kh ? sh : kh;
+  b->nqx = sw < kw ? sw : kw;
+  b->hq = rows + (kh - 1) / sh;
+  b->pq = cols + (kw - 1) / sw;
+  b->plane = b->nqy * b->nqx * b->hq * b->pq;
+}
+
+// off[tap] = where tap (ky, kx) of output (0, 0) is in a channel's planes.
+static void ghr_conv_direct_tap_offsets(int *off, const GhrConvDirectBand *b,
+                                        int kh, int kw, int sh, int sw) {
+  for (int ky = 0; ky < kh; ++ky)
+    for (int kx = 0; kx < kw; ++kx)
+      off[ky * kw + kx] = ((ky % sh) * b->nqx + kx % sw) * b->hq * b->pq +
+                          (ky / sh) * b->pq + kx / sw;
+}
+
+// Writes the band's polyphase planes of input plane src (ih, iw), zero
+// padded and times scale, to dst (b->plane floats). Rows are written in
+// order with whole vectors, so a store may run up to GHR_VW - 1 floats past
+// its row, into the next row (written after it) or past dst.
+static void ghr_conv_direct_fill(float *dst, const GhrConvDirectBand *b,
+                                 const float *src, int ih, int iw,
+                                 float scale, int sh, int sw, int ph,
+                                 int pw) {
+  const ghr_vec zero = ghr_vzero(), vscale = ghr_vset1(scale);
+  float *d = dst;
+  for (int qy = 0; qy < b->nqy; ++qy)
+    for (int qx = 0; qx < b->nqx; ++qx) {
+      // Column j of the plane is input column (ox0 + j)*sw + qx - pw.
+      const int col0 = b->ox0 * sw + qx - pw;
+      int lo, hi;
+      ghr_conv_direct_inside(col0, sw, iw, b->pq, &lo, &hi);
+      for (int i = 0; i < b->hq; ++i, d += b->pq) {
+        const int iy = (b->oy0 + i) * sh + qy - ph;
+        if (iy < 0 || iy >= ih || lo >= hi) {
+          for (int j = 0; j < b->pq; j += GHR_VW) ghr_vstore(d + j, zero);
+          continue;
+        }
+        for (int j = 0; j < lo; j += GHR_VW) ghr_vstore(d + j, zero);
+        const float *s = src + (size_t)iy * iw + (col0 + lo * sw);
+        if (sw == 1) {
+          int j = lo;
+          for (; j + GHR_VW <= hi; j += GHR_VW)
+            ghr_vstore(d + j, ghr_vmul(ghr_vload(s + (j - lo)), vscale));
+          if (j < hi)
+            ghr_vstore(d + j,
+                       ghr_vmul(ghr_vload_n(s + (j - lo), hi - j), vscale));
+        } else if (sw == 2) {
+          for (int j = lo; j < hi; ++j) d[j] = s[2 * (j - lo)] * scale;
+        } else {
+          for (int j = lo; j < hi; ++j) d[j] = s[(j - lo) * sw] * scale;
+        }
+        for (int j = hi; j < b->pq; j += GHR_VW) ghr_vstore(d + j, zero);
+      }
+    }
+}
+
+// Up to NV vectors of output positions that a register tile computes.
+typedef struct {
+  const float *src[GHR_CONV_DIRECT_NV];  // the input at tap offset 0
+  size_t at[GHR_CONV_DIRECT_NV];         // position in an output plane
+  int lanes[GHR_CONV_DIRECT_NV];         // positions in the vector
+} GhrConvDirectSlots;
+
+// What the register tiles of one panel half compute over one K block.
+typedef struct {
+  const float *w;       // packed weights of the block: (kc, taps, MR)
+  const int *off;       // (taps) tap offsets in the tile
+  int kc, taps;
+  size_t cstride;       // floats between channels in the tile
+  float *out;           // the first output channel's plane
+  size_t plane;         // oh * ow
+  const float *bias;    // (m) or NULL
+  const float *residual;  // (m, plane) or NULL
+  int m;                // output channels that exist, <= MH
+  int act;
+  int first_block, last_block;  // of the K blocks
+} GhrConvDirectJob;
+
+// acc (MH x nv vectors) for the slots: started from the bias (first K
+// block) or the partial sums in out, kc*taps multiply-adds each, stored
+// once: finished (residual, activation) after the last K block, raw
+// otherwise. Channels i >= m are computed (their weights are zero) but not
+// stored.
+GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
+                                                 const GhrConvDirectJob *j,
+                                                 const GhrConvDirectSlots *s) {
+  enum { MH = GHR_CONV_DIRECT_MH, MR = GHR_CONV_DIRECT_MR,
+         NV = GHR_CONV_DIRECT_NV };
+  ghr_vec acc[MH][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MH; ++i)
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; ++v) {
+      const float *o = j->out + (size_t)i * j->plane + s->at[v];
+      if (i >= j->m)
+        acc[i][v] = ghr_vzero();
+      else if (!j->first_block)
+        acc[i][v] = s->lanes[v] == GHR_VW ? ghr_vload(o)
+                                          : ghr_vload_n(o, s->lanes[v]);
+      else
+        acc[i][v] = j->bias ? ghr_vset1(j->bias[i]) : ghr_vzero();
+    }
+
+  const float *w = j->w;
+  for (int c = 0; c < j->kc; ++c) {
+    const size_t base = (size_t)c * j->cstride;
+    for (int t = 0; t < j->taps; ++t, w += MR) {
+      const size_t at = base + (size_t)j->off[t];
+      ghr_vec x[NV];
+#pragma GCC unroll 16
+      for (int v = 0; v < nv; ++v) x[v] = ghr_vload(s->src[v] + at);
+#pragma GCC unroll 16
+      for (int i = 0; i < MH; ++i) {
+        const ghr_vec wi = ghr_vset1(w[i]);
+#pragma GCC unroll 16
+        for (int v = 0; v < nv; ++v) acc[i][v] = ghr_vfma(wi, x[v], acc[i][v]);
+      }
+    }
+  }
+
+#pragma GCC unroll 16
+  for (int i = 0; i < MH; ++i) {
+    if (i >= j->m) break;
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; ++v) {
+      const size_t at = (size_t)i * j->plane + s->at[v];
+      const int n = s->lanes[v];
+      ghr_vec a = acc[i][v];
+      if (j->last_block) {
+        if (j->residual) {
+          const float *r = j->residual + at;
+          a = ghr_vadd(a, n == GHR_VW ? ghr_vload(r) : ghr_vload_n(r, n));
+        }
+        a = ghr_vactivate(a, j->act);
+      }
+      if (n == GHR_VW)
+        ghr_vstore(j->out + at, a);
+      else
+        ghr_vstore_n(j->out + at, a, n);
+    }
+  }
+}
+
+// Where a band's vectors of positions are: row r of positions starts at
+// src + r*src_pitch in the tile and at at + r*at_pitch in an output plane,
+// cols positions, per_row vectors per row. A rows tile has a row per output
+// row; an im2col tile has one row of every position of whole output rows.
+typedef struct {
+  const float *src;
+  int src_pitch;
+  size_t at;
+  int at_pitch;
+  int rows, cols, per_row;
+} GhrConvDirectGrid;
+
+// Every register tile of one panel half over the grid's vectors, NV at a
+// time.
+static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
+                                  const GhrConvDirectGrid *g) {
+  enum { NV = GHR_CONV_DIRECT_NV };
+  const int n_vec = g->rows * g->per_row;
+  for (int k = 0; k < n_vec; k += NV) {
+    GhrConvDirectSlots s;
+    const int nv = n_vec - k < NV ? n_vec - k : NV;
+    for (int v = 0; v < nv; ++v) {
+      const int r = (k + v) / g->per_row, x = (k + v) % g->per_row * GHR_VW;
+      s.src[v] = g->src + r * g->src_pitch + x;
+      s.at[v] = g->at + (size_t)r * g->at_pitch + x;
+      s.lanes[v] = g->cols - x < GHR_VW ? g->cols - x : GHR_VW;
+    }
+    switch (nv) {
+#if GHR_CONV_DIRECT_NV >= 3
+    case 3: ghr_conv_direct_tile(3, j, &s); break;
+#endif
+    case 2: ghr_conv_direct_tile(2, j, &s); break;
+    default: ghr_conv_direct_tile(1, j, &s); break;
+    }
+  }
+}
+
+// Input channel c's plane in `in` (through the channel shuffle).
+static const float *ghr_conv_direct_plane(const float *in, int c, int ic,
+                                          int shuffle, size_t plane) {
+  if (shuffle > 0) c = (c % shuffle) * (ic / shuffle) + c / shuffle;
+  return in + (size_t)c * plane;
+}
+
+// The same convolution one output at a time with bounds tests, for kernels
+// past the offset table or too large for a tile of one output.
+static void ghr_conv_direct_plain(const float *in, int ic, int ih, int iw,
+                                  float *out, int oc, int oh, int ow,
+                                  const float *packed, const float *bias,
+                                  int kh, int kw, int sh, int sw, int ph,
+                                  int pw, const float *in_scale,
+                                  int in_shuffle, const float *residual,
+                                  int act) {
+  enum { MR = GHR_CONV_DIRECT_MR };
+  const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
+  for (int o = 0; o < oc; ++o) {
+    const float *w = packed + (size_t)(o / MR) * ic * kh * kw * MR + o % MR;
+    for (int oy = 0; oy < oh; ++oy)
+      for (int ox = 0; ox < ow; ++ox) {
+        float sum = bias ? bias[o] : 0.0f;
+        for (int c = 0; c < ic; ++c) {
+          const float *src =
+              ghr_conv_direct_plane(in, c, ic, in_shuffle, in_plane);
+          const float scale = in_scale ? in_scale[c] : 1.0f;
+          for (int ky = 0; ky < kh; ++ky) {
+            const int iy = oy * sh - ph + ky;
+            if (iy < 0 || iy >= ih) continue;
+            for (int kx = 0; kx < kw; ++kx) {
+              const int ix = ox * sw - pw + kx;
+              if (ix >= 0 && ix < iw)
+                sum += w[(((size_t)c * kh + ky) * kw + kx) * MR] *
+                       (src[(size_t)iy * iw + ix] * scale);
+            }
+          }
+        }
+        const size_t at = (size_t)o * out_plane + (size_t)oy * ow + ox;
+        if (residual) sum += residual[at];
+        out[at] = ghr_activate(sum, act);
+      }
+  }
+}
+
+// Rows of the largest band whose tile of `channels` channels fits `room`
+// floats: `planes` planes of (rows + extra_rows) x pq each; 0 if none.
+static int ghr_conv_direct_rows_fit(int room, int channels, int planes,
+                                    int extra_rows, int pq) {
+  const long per_row = (long)channels * planes * pq;
+  const long rows = room / per_row - extra_rows;
+  return rows < 1 ? 0 : rows > 1 << 20 ? 1 << 20 : (int)rows;
+}
+
+// Output rows per band for n_rows rows at most max_rows at a time, evened
+// out so that the last band is not a sliver.
+static int ghr_conv_direct_even(int n_rows, int max_rows) {
+  const int bands = (n_rows + max_rows - 1) / max_rows;
+  return (n_rows + bands - 1) / bands;
+}
+
+GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
+                             float *out, int oc, int oh, int ow,
+                             const float *packed, const float *bias, int kh,
+                             int kw, int sh, int sw, int ph, int pw,
+                             const float *in_scale, int in_shuffle,
+                             const float *residual, int act) {
+  enum {
+    MR = GHR_CONV_DIRECT_MR,
+    MH = GHR_CONV_DIRECT_MH,
+    TILE = GHR_CONV_DIRECT_TILE,
+    BAND = GHR_CONV_DIRECT_BAND,
+  };
+  const int taps = kh * kw;
+  const int nqy = sh < kh ? sh : kh, nqx = sw < kw ? sw : kw;
+  const int planes = nqy * nqx;
+  const int extra_rows = (kh - 1) / sh, extra_cols = (kw - 1) / sw;
+  const int kc_want = ic < GHR_CONV_DIRECT_KC ? ic : GHR_CONV_DIRECT_KC;
+
+  // Rows tiles waste the lanes past each row's last position: im2col tiles
+  // when that is more than a fifth of them, and one channel's band and a
+  // band of kc_want channels' taps fit.
+  const int per_row = (ow + GHR_VW - 1) / GHR_VW;
+  int im2col = 0, rows = 0, cols = ow;
+  if (ow * 5 < per_row * GHR_VW * 4 && taps <= GHR_CONV_DIRECT_MAX_TAPS) {
+    rows = ghr_conv_direct_rows_fit(BAND, 1, planes, extra_rows,
+                                    ow + extra_cols);
+    if (rows > oh) rows = oh;
+    // Positions of whole rows, rounded up to vectors, for every tap.
+    while (rows > 0 &&
+           (long)kc_want * taps *
+                   (((long)rows * ow + GHR_VW - 1) / GHR_VW * GHR_VW) >
+               TILE)
+      --rows;
+    im2col = rows > 0;
+  }
+  if (!im2col) {
+    rows = ghr_conv_direct_rows_fit(TILE, kc_want, planes, extra_rows,
+                                    ow + extra_cols);
+    // Too wide for kc_want channels: one output row, as many channels as
+    // fit; not even one channel: strips of columns.
+    if (rows == 0 &&
+        ghr_conv_direct_rows_fit(TILE, 1, planes, extra_rows, ow + extra_cols))
+      rows = 1;
+    if (rows == 0) {
+      rows = 1;
+      cols = TILE / (planes * (1 + extra_rows)) - extra_cols;
+      if (cols > GHR_VW) cols -= cols % GHR_VW;
+    }
+  }
+  if (taps > GHR_CONV_DIRECT_MAX_TAPS || cols < 1) {
+    ghr_conv_direct_plain(in, ic, ih, iw, out, oc, oh, ow, packed, bias, kh,
+                          kw, sh, sw, ph, pw, in_scale, in_shuffle, residual,
+                          act);
+    return;
+  }
+  if (rows > oh) rows = oh;
+  rows = ghr_conv_direct_even(oh, rows);
+
+  // Whole vectors may be stored and loaded up to GHR_VW - 1 floats past
+  // the data of either tile.
+  float tile[TILE + GHR_VW];
+  float band_in[BAND + GHR_VW];  // one channel's planes, for im2col tiles
+  int off[GHR_CONV_DIRECT_MAX_TAPS];   // tap offsets in the tile
+  int boff[GHR_CONV_DIRECT_MAX_TAPS];  // tap offsets in band_in
+  const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
+
+  for (int oy0 = 0; oy0 < oh; oy0 += rows)
+    for (int ox0 = 0; ox0 < ow; ox0 += cols) {
+      GhrConvDirectBand b;
+      ghr_conv_direct_band_shape(&b, oy0, ox0, oh - oy0 < rows ? oh - oy0 : rows,
+                                 ow - ox0 < cols ? ow - ox0 : cols, kh, kw,
+                                 sh, sw);
+      GhrConvDirectGrid g;
+      size_t cstride;
+      if (im2col) {
+        // One row of the band's positions (whole output rows), rounded up
+        // to whole vectors, per channel and tap.
+        const int n = b.rows * ow;
+        const int np = (n + GHR_VW - 1) / GHR_VW * GHR_VW;
+        ghr_conv_direct_tap_offsets(boff, &b, kh, kw, sh, sw);
+        for (int t = 0; t < taps; ++t) off[t] = t * np;
+        cstride = (size_t)taps * np;
+        g.src = tile;
+        g.src_pitch = 0;
+        g.at = (size_t)oy0 * ow;
+        g.at_pitch = 0;
+        g.rows = 1;
+        g.cols = n;
+        g.per_row = np / GHR_VW;
+      } else {
+        ghr_conv_direct_tap_offsets(off, &b, kh, kw, sh, sw);
+        cstride = (size_t)b.plane;
+        g.src = tile;
+        g.src_pitch = b.pq;
+        g.at = (size_t)oy0 * ow + ox0;
+        g.at_pitch = ow;
+        g.rows = b.rows;
+        g.cols = b.cols;
+        g.per_row = (b.cols + GHR_VW - 1) / GHR_VW;
+      }
+      // Equal K blocks of as many channels as the tile holds.
+      int kc = (int)(TILE / cstride);
+      if (kc > ic) kc = ic;
+      kc = ghr_conv_direct_even(ic, kc);
+
+      for (int c0 = 0; c0 < ic; c0 += kc) {
+        const int n_c = ic - c0 < kc ? ic - c0 : kc;
+        for (int c = 0; c < n_c; ++c) {
+          const float *src = ghr_conv_direct_plane(in, c0 + c, ic, in_shuffle,
+                                                   in_plane);
+          const float scale = in_scale ? in_scale[c0 + c] : 1.0f;
+          float *dst = tile + (size_t)c * cstride;
+          if (!im2col) {
+            ghr_conv_direct_fill(dst, &b, src, ih, iw, scale, sh, sw, ph, pw);
+            continue;
+          }
+          // Gather tap t of every position: whole vectors, in order, each
+          // row's overrun rewritten by the next row.
+          ghr_conv_direct_fill(band_in, &b, src, ih, iw, scale, sh, sw, ph,
+                               pw);
+          ghr_vstore(band_in + b.plane, ghr_vzero());
+          for (int t = 0; t < taps; ++t, dst += g.per_row * GHR_VW) {
+            for (int r = 0; r < b.rows; ++r)
+              for (int x = 0; x < ow; x += GHR_VW)
+                ghr_vstore(dst + r * ow + x,
+                           ghr_vload(band_in + boff[t] + r * b.pq + x));
+            ghr_vstore(dst + g.cols, ghr_vzero());
+          }
+        }
+        // What masked-off lanes of the last vectors read: defined, unused.
+        ghr_vstore(tile + (size_t)n_c * cstride, ghr_vzero());
+        GhrConvDirectJob j;
+        j.off = off;
+        j.kc = n_c;
+        j.taps = taps;
+        j.cstride = cstride;
+        j.plane = out_plane;
+        j.act = act;
+        j.first_block = c0 == 0;
+        j.last_block = c0 + n_c == ic;
+        for (int o = 0; o < oc; o += MH) {
+          // Output channel o is row o % MR of panel o / MR.
+          j.w = packed + ((size_t)(o / MR) * ic + c0) * taps * MR + o % MR;
+          j.out = out + (size_t)o * out_plane;
+          j.bias = bias ? bias + o : NULL;
+          j.residual = residual ? residual + (size_t)o * out_plane : NULL;
+          j.m = oc - o < MH ? oc - o : MH;
+          ghr_conv_direct_tiles(&j, &g);
+        }
+      }
+    }
+}

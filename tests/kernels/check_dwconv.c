@@ -1,0 +1,234 @@
+// Checks ghr_dwconv (runtime/dwconv.c) against the reference ghr_conv2d
+// (groups = ic) on the shapes that steer its paths: widths around the
+// vector width and the maps of 224 and CIFAR networks, stride 1 and 2,
+// kernels 1 to 9 (larger than the input, and past the tap table), channel
+// multipliers, cut outputs, shuffle, scale, residual, bias, every
+// activation. Exits 1 at the first mismatch.
+//   check_dwconv          run the checks
+//   check_dwconv --bench  GFLOP/s on the depthwise layers of ImageNet nets
+#include "conv2d.c"
+#include "dwconv.c"
+
+#include "check_conv_util.h"
+
+typedef struct {
+  int ic, ih, iw, oc, mult, kh, kw, sh, sw, ph, pw;
+  int shuffle;  // in_shuffle groups, 0 for none
+  int has_bias, has_scale, has_residual, act;
+} DwCase;
+
+static int dw_out_size(int in, int k, int s, int p) {
+  return (in + 2 * p - k) / s + 1;
+}
+
+static void dw_describe(const DwCase *c, char *buf, size_t size) {
+  snprintf(buf, size,
+           "ic %d %dx%d -> oc %d (mult %d) k %dx%d s %dx%d p %dx%d "
+           "shuffle %d bias %d scale %d residual %d act %d",
+           c->ic, c->ih, c->iw, c->oc, c->mult, c->kh, c->kw, c->sh, c->sw,
+           c->ph, c->pw, c->shuffle, c->has_bias, c->has_scale,
+           c->has_residual, c->act);
+}
+
+// Runs one case through both kernels; 1 when they agree.
+static int dw_check(const DwCase *c) {
+  const int oh = dw_out_size(c->ih, c->kh, c->sh, c->ph);
+  const int ow = dw_out_size(c->iw, c->kw, c->sw, c->pw);
+  const size_t n_out = (size_t)c->oc * oh * ow;
+  float *in = check_random((size_t)c->ic * c->ih * c->iw, -1.0f, 1.0f);
+  float *weight = check_random((size_t)c->oc * c->kh * c->kw, -0.5f, 0.5f);
+  float *bias = c->has_bias ? check_random(c->oc, -1.0f, 1.0f) : NULL;
+  float *scale = c->has_scale ? check_random(c->ic, 0.5f, 1.5f) : NULL;
+  float *residual = c->has_residual ? check_random(n_out, -1.0f, 1.0f) : NULL;
+  float *want = check_output(n_out), *got = check_output(n_out);
+  ghr_conv2d(in, c->ic, c->ih, c->iw, want, c->oc, oh, ow, weight, bias,
+             c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, c->ic, c->mult, scale,
+             c->shuffle, residual, c->act);
+  ghr_dwconv(in, c->ic, c->ih, c->iw, got, c->oc, oh, ow, weight, bias, c->kh,
+             c->kw, c->sh, c->sw, c->ph, c->pw, c->mult, scale, c->shuffle,
+             residual, c->act);
+  char what[256];
+  dw_describe(c, what, sizeof what);
+  const int ok = check_close(what, want, got, n_out, 1e-5f);
+  free(in), free(weight), free(bias), free(scale), free(residual);
+  free(want), free(got);
+  return ok;
+}
+
+// A case with pad k/2 and the given options, the rest plain.
+static DwCase dw_case(int ic, int ih, int iw, int k, int s, int act) {
+  DwCase c = {ic, ih, iw, ic, 1, k, k, s, s, k / 2, k / 2, 0, 1, 0, 0, act};
+  return c;
+}
+
+// The shapes fast paths are chosen by, each with every option varied.
+static int dw_check_all(void) {
+  int n = 0;
+  // Widths around the vector width and the maps of real networks, square
+  // and odd/even, k 3 and 5, stride 1 and 2.
+  const int widths[] = {1,  2,  3,  7,  8,  14, 16, GHR_VW - 1, GHR_VW,
+                        GHR_VW + 1, 28, 32, 56, 112, 224};
+  for (size_t i = 0; i < sizeof widths / sizeof *widths; ++i) {
+    const int w = widths[i];
+    if (w < 1) continue;
+    for (int k = 3; k <= 5; k += 2)
+      for (int s = 1; s <= 2; ++s)
+        for (int odd = 0; odd < 2; ++odd) {
+          // Tall maps for the narrow widths, a few rows for the wide ones.
+          const int h = (w <= 56 ? w : 9) + odd;
+          DwCase c = dw_case(2, h, w + odd, k, s, (n + odd) % 5);
+          c.has_residual = odd;
+          c.has_bias = !odd;
+          if (!dw_check(&c)) return 0;
+          ++n;
+        }
+  }
+  // Full 112 and 224 maps: several bands of rows per channel.
+  const int big[][3] = {{112, 3, 1}, {112, 3, 2}, {112, 5, 2}, {224, 5, 1},
+                        {224, 3, 2}};
+  for (size_t i = 0; i < sizeof big / sizeof *big; ++i) {
+    DwCase c = dw_case(2, big[i][0], big[i][0], big[i][1], big[i][2],
+                       GHR_ACT_RELU);
+    c.has_scale = 1;
+    c.has_residual = 1;
+    if (!dw_check(&c)) return 0;
+    ++n;
+  }
+  // Kernels larger than the input, and 9x9: past the tap table.
+  const int small[][4] = {{3, 3, 7, 3}, {2, 2, 5, 2}, {1, 1, 3, 1},
+                          {5, 5, 9, 4}, {4, 6, 7, 3}, {12, 12, 9, 4}};
+  for (size_t i = 0; i < sizeof small / sizeof *small; ++i)
+    for (int s = 1; s <= 2; ++s) {
+      DwCase c = dw_case(3, small[i][0], small[i][1], small[i][2], s,
+                         GHR_ACT_HARD_SWISH);
+      c.ph = c.pw = small[i][3];
+      c.has_scale = 1;
+      c.has_residual = s == 2;
+      c.shuffle = 3;
+      if (!dw_check(&c)) return 0;
+      ++n;
+    }
+  // Too wide for one row of the tile: strips of columns.
+  const int wide[][3] = {{3, 5000, 1}, {3, 5001, 2}, {2, 3000, 1}};
+  for (size_t i = 0; i < sizeof wide / sizeof *wide; ++i) {
+    DwCase c = dw_case(2, wide[i][0], wide[i][1], 5, wide[i][2],
+                       GHR_ACT_RELU6);
+    c.has_residual = 1;
+    if (!dw_check(&c)) return 0;
+    ++n;
+  }
+  // Everything at random: any kernel, stride, padding, multiplier, cut,
+  // shuffle, scale, residual, bias and activation.
+  for (int i = 0; i < 600; ++i) {
+    DwCase c;
+    c.ic = check_int(1, 8);
+    c.ih = check_int(1, 40);
+    c.iw = check_int(1, 40);
+    c.kh = check_int(1, 9);
+    c.kw = check_uniform(0.0f, 1.0f) < 0.7f ? c.kh : check_int(1, 9);
+    c.sh = check_int(1, 3);
+    c.sw = check_uniform(0.0f, 1.0f) < 0.7f ? c.sh : check_int(1, 3);
+    c.ph = check_int(0, c.kh);
+    c.pw = check_int(0, c.kw);
+    if (dw_out_size(c.ih, c.kh, c.sh, c.ph) < 1 ||
+        dw_out_size(c.iw, c.kw, c.sw, c.pw) < 1)
+      continue;
+    c.mult = check_int(1, 3);
+    c.oc = check_uniform(0.0f, 1.0f) < 0.5f ? c.ic * c.mult
+                                             : check_int(1, c.ic * c.mult);
+    c.shuffle = 0;
+    for (int g = check_int(1, 4); g > 1; --g)
+      if (c.ic % g == 0) {
+        c.shuffle = g;
+        break;
+      }
+    c.has_bias = check_int(0, 1);
+    c.has_scale = check_int(0, 1);
+    c.has_residual = check_int(0, 1);
+    c.act = check_int(0, 4);
+    if (!dw_check(&c)) return 0;
+    ++n;
+  }
+  printf("dwconv [%s]: %d cases match the reference\n", CHECK_ISA_NAME, n);
+  return 1;
+}
+
+typedef struct {
+  const char *name;
+  int c, h, k, s, mult;
+} DwLayer;
+
+typedef struct {
+  const DwLayer *layer;
+  int oh, ow;
+  float *in, *weight, *bias, *out;
+  int reference;  // time ghr_conv2d instead
+} DwRun;
+
+static void dw_run(void *ctx) {
+  const DwRun *r = ctx;
+  const DwLayer *l = r->layer;
+  const int p = l->k / 2;
+  if (r->reference)
+    ghr_conv2d(r->in, l->c, l->h, l->h, r->out, l->c * l->mult, r->oh, r->ow,
+               r->weight, r->bias, l->k, l->k, l->s, l->s, p, p, l->c,
+               l->mult, NULL, 0, NULL, GHR_ACT_RELU);
+  else
+    ghr_dwconv(r->in, l->c, l->h, l->h, r->out, l->c * l->mult, r->oh, r->ow,
+               r->weight, r->bias, l->k, l->k, l->s, l->s, p, p, l->mult,
+               NULL, 0, NULL, GHR_ACT_RELU);
+}
+
+static void dw_bench(void) {
+  static const DwLayer layers[] = {
+      {"ghostnet cheap 112 k3", 16, 112, 3, 1, 1},
+      {"ghostnet cheap 56 k3", 36, 56, 3, 1, 1},
+      {"ghostnet cheap 28 k3", 60, 28, 3, 1, 1},
+      {"ghostnet cheap 14 k3", 240, 14, 3, 1, 1},
+      {"ghostnet cheap 7 k3", 480, 7, 3, 1, 1},
+      {"ghostnet s2 112 k3", 48, 112, 3, 2, 1},
+      {"ghostnet s2 56 k5", 72, 56, 5, 2, 1},
+      {"ghostnet s2 28 k3", 240, 28, 3, 2, 1},
+      {"ghostnet s2 14 k5", 672, 14, 5, 2, 1},
+      {"mobilenet 112 k3", 32, 112, 3, 1, 1},
+      {"mobilenet s2 112 k3", 64, 112, 3, 2, 1},
+      {"mobilenet 56 k3", 128, 56, 3, 1, 1},
+      {"mobilenet 28 k3", 256, 28, 3, 1, 1},
+      {"mobilenet 14 k3", 512, 14, 3, 1, 1},
+      {"mobilenet 7 k3", 1024, 7, 3, 1, 1},
+      {"mobilenetv3 28 k5", 120, 28, 5, 1, 1},
+      {"mobilenetv3 7 k5", 960, 7, 5, 1, 1},
+      {"shufflenet 28 k3", 60, 28, 3, 1, 1},
+      {"shufflenet s2 28 k3", 120, 28, 3, 2, 1},
+  };
+  printf("dwconv [%s], ReLU epilogue, GFLOP/s (2 flops per MAC)\n",
+         CHECK_ISA_NAME);
+  printf("%-24s %9s %9s %9s %7s\n", "layer", "MFLOP", "dwconv", "conv2d",
+         "speedup");
+  for (size_t i = 0; i < sizeof layers / sizeof *layers; ++i) {
+    const DwLayer *l = &layers[i];
+    DwRun r = {l, dw_out_size(l->h, l->k, l->s, l->k / 2),
+               dw_out_size(l->h, l->k, l->s, l->k / 2), NULL, NULL, NULL,
+               NULL, 0};
+    const int oc = l->c * l->mult;
+    r.in = check_random((size_t)l->c * l->h * l->h, -1.0f, 1.0f);
+    r.weight = check_random((size_t)oc * l->k * l->k, -0.5f, 0.5f);
+    r.bias = check_random(oc, -1.0f, 1.0f);
+    r.out = check_output((size_t)oc * r.oh * r.ow);
+    const double flops = 2.0 * oc * r.oh * r.ow * l->k * l->k;
+    const double fast = check_time(dw_run, &r);
+    r.reference = 1;
+    const double ref = check_time(dw_run, &r);
+    printf("%-24s %9.2f %9.1f %9.1f %6.1fx\n", l->name, flops * 1e-6,
+           flops / fast * 1e-9, flops / ref * 1e-9, ref / fast);
+    free(r.in), free(r.weight), free(r.bias), free(r.out);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--bench") == 0) {
+    dw_bench();
+    return 0;
+  }
+  return dw_check_all() ? 0 : 1;
+}
