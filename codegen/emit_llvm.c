@@ -205,6 +205,9 @@ static LLVMValueRef add_function(Emitter *e, const char *name,
     if (LLVMIsStringAttribute(attrs[i]))
       LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, attrs[i]);
   add_enum_attr(e, f, LLVMAttributeFunctionIndex, "nounwind", 0);
+  // Asynchronous unwind tables, as gcc and clang give C functions by
+  // default: debuggers and profilers walk the stack through the model.
+  add_enum_attr(e, f, LLVMAttributeFunctionIndex, "uwtable", 2);
   return f;
 }
 
