@@ -63,19 +63,20 @@ typedef struct {
 // the last block has an edge.
 #define GHR_CONV1X1_COLS (GHR_CONV1X1_NR * GHR_VW)
 
-// Columns [col, col + nv*GHR_VW) of the panel's output rows, the last
-// vector holding only `lanes` columns when masked. The accumulators start
+// Columns [col, col + nv*GHR_VW) of the panel's first `rows` output rows
+// (MR, or MR/2 when no more exist), the last vector holding only `lanes`
+// columns when masked. The accumulators start
 // from the bias (first K block) or the partial sums in out, take kc
 // multiply-adds each, and are stored once: finished (residual, activation)
 // after the last K block, raw otherwise.
-GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int nv, const int masked,
-                                         const int lanes,
+GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
+                                         const int masked, const int lanes,
                                          const GhrConv1x1Panel *p,
                                          const size_t col) {
   enum { MR = GHR_CONV1X1_MR, NR = GHR_CONV1X1_NR };
   ghr_vec acc[MR][NR];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < rows; ++i)
 #pragma GCC unroll 16
     for (int j = 0; j < nv; ++j) {
       const float *o = p->out + (size_t)i * p->hw + col + (size_t)j * GHR_VW;
@@ -96,7 +97,7 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int nv, const int masked,
       xv[j] = masked && j == nv - 1 ? ghr_vload_n(x + j * GHR_VW, lanes)
                                     : ghr_vload(x + j * GHR_VW);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < rows; ++i) {
       const ghr_vec wi = ghr_vset1(w[i]);
 #pragma GCC unroll 16
       for (int j = 0; j < nv; ++j) acc[i][j] = ghr_vfma(wi, xv[j], acc[i][j]);
@@ -104,7 +105,7 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int nv, const int masked,
   }
 
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < rows; ++i) {
     if (i >= p->m) break;
 #pragma GCC unroll 16
     for (int j = 0; j < nv; ++j) {
@@ -126,16 +127,27 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int nv, const int masked,
   }
 }
 
-// Columns [n0, n1) of the panel: whole tiles, then single vectors, then
-// one masked vector for the last hw % GHR_VW columns.
-static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
-                                       int n1) {
+// Columns [n0, n1) of `rows` output rows: whole tiles, then single
+// vectors, then one masked vector for the last hw % GHR_VW columns.
+GHR_CONV1X1_INLINE void ghr_conv1x1_columns_of(const int rows,
+                                               const GhrConv1x1Panel *p,
+                                               int n0, int n1) {
   int col = n0;
   for (; col + GHR_CONV1X1_COLS <= n1; col += GHR_CONV1X1_COLS)
-    ghr_conv1x1_tile(GHR_CONV1X1_NR, 0, GHR_VW, p, (size_t)col);
+    ghr_conv1x1_tile(rows, GHR_CONV1X1_NR, 0, GHR_VW, p, (size_t)col);
   for (; col + GHR_VW <= n1; col += GHR_VW)
-    ghr_conv1x1_tile(1, 0, GHR_VW, p, (size_t)col);
-  if (col < n1) ghr_conv1x1_tile(1, 1, n1 - col, p, (size_t)col);
+    ghr_conv1x1_tile(rows, 1, 0, GHR_VW, p, (size_t)col);
+  if (col < n1) ghr_conv1x1_tile(rows, 1, 1, n1 - col, p, (size_t)col);
+}
+
+// A last tile of at most MR/2 channels (GhostNet's widths are often 4 more
+// than a multiple of 8) computes half the rows instead of zeros.
+static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
+                                       int n1) {
+  if (p->m <= GHR_CONV1X1_MR / 2)
+    ghr_conv1x1_columns_of(GHR_CONV1X1_MR / 2, p, n0, n1);
+  else
+    ghr_conv1x1_columns_of(GHR_CONV1X1_MR, p, n0, n1);
 }
 
 #else
@@ -150,19 +162,18 @@ static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
 GHR_CONV1X1_INLINE void ghr_conv1x1_strip(const GhrConv1x1Panel *p,
                                           size_t col, const int n) {
   enum { MR = GHR_CONV1X1_MR };
-  float acc[MR][GHR_CONV1X1_COLS];
-  for (int i = 0; i < MR; ++i) {
+  float acc[MR][GHR_CONV1X1_COLS];  // rows past p->m stay unused
+  for (int i = 0; i < p->m; ++i) {
     const float *o = p->out + (size_t)i * p->hw + col;
-    const float start = p->bias && i < p->m ? p->bias[i] : 0.0f;
-    for (int j = 0; j < n; ++j)
-      acc[i][j] = p->first_block || i >= p->m ? start : o[j];
+    const float start = p->bias ? p->bias[i] : 0.0f;
+    for (int j = 0; j < n; ++j) acc[i][j] = p->first_block ? start : o[j];
   }
   int k = 0;
   for (; k + 4 <= p->kc; k += 4) {
     const float *x0 = p->rows[k] + col, *x1 = p->rows[k + 1] + col;
     const float *x2 = p->rows[k + 2] + col, *x3 = p->rows[k + 3] + col;
     const float *w = p->w + (size_t)k * MR;
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < p->m; ++i) {
       const float w0 = w[i], w1 = w[MR + i], w2 = w[2 * MR + i],
                   w3 = w[3 * MR + i];
       float *a = acc[i];
@@ -172,7 +183,7 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_strip(const GhrConv1x1Panel *p,
   }
   for (; k < p->kc; ++k) {
     const float *x = p->rows[k] + col;
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < p->m; ++i) {
       const float wi = p->w[(size_t)k * MR + i];
       float *a = acc[i];
       for (int j = 0; j < n; ++j) a[j] += wi * x[j];

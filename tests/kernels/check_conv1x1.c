@@ -301,6 +301,7 @@ static void bench(void) {
       {"mobilenetv2 head 320->1280", 320, 1280, 49},
       {"ghostnet primary 16->8", 16, 8, 12544},
       {"ghostnet primary 24->36", 24, 36, 3136},
+      {"ghostnet primary 72->12", 72, 12, 3136},
       {"ghostnet primary 40->60", 40, 60, 784},
       {"ghostnet primary 80->92", 80, 92, 196},
       {"ghostnet primary 112->336", 112, 336, 196},
