@@ -283,6 +283,25 @@ static double best_seconds_conv2d(const BenchShape *s, const float *in,
   return best;
 }
 
+// The classifier: memory bound, so GB/s of weights read as well.
+static void bench_linear(int n_in, int n_out) {
+  float *in = random_floats((size_t)n_in);
+  float *weight = random_floats((size_t)n_out * n_in);
+  float *bias = random_floats((size_t)n_out);
+  float *out = new_floats((size_t)n_out);
+  double best = 1e30, start = now_seconds();
+  do {
+    const double t0 = now_seconds();
+    ghr_linear(in, out, n_in, n_out, weight, bias, GHR_ACT_NONE);
+    const double t = now_seconds() - t0;
+    if (t < best) best = t;
+  } while (now_seconds() - start < 0.3);
+  printf("ghr_linear %d -> %d: %.1f GFLOP/s, %.1f GB/s of weights, %.1f us\n",
+         n_in, n_out, 2.0 * n_in * n_out / best * 1e-9,
+         4.0 * n_in * n_out / best * 1e-9, best * 1e6);
+  free(in), free(weight), free(bias), free(out);
+}
+
 static void bench(void) {
   static const BenchShape shapes[] = {
       {"mobilenetv1 conv2", 32, 64, 12544},
@@ -328,6 +347,8 @@ static void bench(void) {
            flops / fast * 1e-9, flops / direct * 1e-9);
     free(in), free(weight), free(bias), free(out), free(packed);
   }
+  bench_linear(1280, 1000);  // MobileNetV2's and GhostNet's classifier
+  bench_linear(1024, 1000);  // MobileNetV1's
 }
 
 int main(int argc, char **argv) {
