@@ -1,19 +1,22 @@
 # ghostcc_add_model: compile a YAML network spec with ghostcc at build time
-# and wrap the generated C in a static library target.
+# and wrap the generated code in a static library target.
 #
 #   ghostcc_add_model(<target> <spec>
 #                     [NAME <name>] [WIDTH <w>] [RESOLUTION <r>]
-#                     [WEIGHTS <file.safetensors>] [OPTIONS <ghostcc args>...])
+#                     [WEIGHTS <file.safetensors>] [EMIT c|obj]
+#                     [OPTIONS <ghostcc args>...])
 #
 # Runs ghostcc::ghostcc (the host executable from find_package(ghostcc), also
 # in a cross build) into ${CMAKE_CURRENT_BINARY_DIR}/<target>/, which then
-# holds <id>.h, <id>.c and <id>_weights.c, where <id> is NAME (default:
-# <target>) made a C identifier the way ghostcc does it: a plain name (a
-# lower-case letter, then lower-case letters, digits and single '_', not
-# ending in '_') is kept; any other becomes its letters and digits in lower
-# case with '_' between the runs, "__" and 8 hex digits of a hash of the
-# name (a target my-model gets my_model__<hash>), so names that differ only
-# in case or punctuation get different identifiers. The C API is <id>_run,
+# holds <id>.h, <id>.c and <id>_weights.c (EMIT c, the default) or <id>.h and
+# the LLVM backend's object <id>.o (EMIT obj; in a cross build, OPTIONS
+# --target <triple> names the cross compiler's machine), where <id> is NAME
+# (default: <target>) made a C identifier the way ghostcc does it: a plain
+# name (a lower-case letter, then lower-case letters, digits and single '_',
+# not ending in '_') is kept; any other becomes its letters and digits in
+# lower case with '_' between the runs, "__" and 8 hex digits of a hash of
+# the name (a target my-model gets my_model__<hash>), so names that differ
+# only in case or punctuation get different identifiers. The C API is <id>_run,
 # <ID>_INPUT_SIZE, ...; two models linked into one program need different
 # NAMEs.
 #
@@ -83,11 +86,11 @@ endfunction()
 function(ghostcc_add_model target spec)
   set(fn "ghostcc_add_model(${target})")
   cmake_parse_arguments(PARSE_ARGV 2 ARG ""
-    "NAME;WIDTH;RESOLUTION;WEIGHTS" "OPTIONS")
+    "NAME;WIDTH;RESOLUTION;WEIGHTS;EMIT" "OPTIONS")
   if(ARG_UNPARSED_ARGUMENTS)
     list(JOIN ARG_UNPARSED_ARGUMENTS " " unexpected)
     message(FATAL_ERROR "${fn}: unexpected arguments: ${unexpected} "
-      "(expected NAME, WIDTH, RESOLUTION, WEIGHTS or OPTIONS)")
+      "(expected NAME, WIDTH, RESOLUTION, WEIGHTS, EMIT or OPTIONS)")
   endif()
   foreach(kw IN LISTS ARG_KEYWORDS_MISSING_VALUES)
     message(FATAL_ERROR "${fn}: ${kw} needs a value")
@@ -112,7 +115,7 @@ function(ghostcc_add_model target spec)
     if(opt MATCHES "^-o")
       message(FATAL_ERROR "${fn}: '-o' in OPTIONS: the output directory is "
         "always ${CMAKE_CURRENT_BINARY_DIR}/${target}")
-    elseif(opt MATCHES "^--(name|weights|width|resolution)(=.*)?$")
+    elseif(opt MATCHES "^--(name|weights|width|resolution|emit)(=.*)?$")
       string(TOUPPER "${CMAKE_MATCH_1}" keyword)
       message(FATAL_ERROR "${fn}: '--${CMAKE_MATCH_1}' in OPTIONS: use "
         "${keyword} instead")
@@ -164,9 +167,21 @@ function(ghostcc_add_model target spec)
   endif()
   list(APPEND args ${ARG_OPTIONS})
 
+  if(NOT DEFINED ARG_EMIT)
+    set(ARG_EMIT c)
+  endif()
+  if(NOT ARG_EMIT MATCHES "^(c|obj)$")
+    message(FATAL_ERROR "${fn}: EMIT ${ARG_EMIT}: expected c or obj")
+  endif()
+
   set(out_dir "${CMAKE_CURRENT_BINARY_DIR}/${target}")
-  set(outputs "${out_dir}/${id}.h" "${out_dir}/${id}.c"
-              "${out_dir}/${id}_weights.c")
+  if(ARG_EMIT STREQUAL "obj")
+    list(APPEND args --emit obj)
+    set(outputs "${out_dir}/${id}.h" "${out_dir}/${id}.o")
+  else()
+    set(outputs "${out_dir}/${id}.h" "${out_dir}/${id}.c"
+                "${out_dir}/${id}_weights.c")
+  endif()
 
   # The command line as a file that changes only when the arguments do, so
   # that a new WIDTH (say) regenerates with every generator, not only Ninja.
@@ -185,6 +200,8 @@ function(ghostcc_add_model target spec)
     VERBATIM)
 
   add_library(${target} STATIC ${outputs})
+  # An object alone leaves CMake nothing to infer the archive's language from.
+  set_target_properties(${target} PROPERTIES LINKER_LANGUAGE C)
   target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${out_dir}>")
   target_compile_features(${target} PRIVATE c_std_11)
   if(NOT MSVC)
