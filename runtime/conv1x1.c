@@ -22,8 +22,10 @@
 #define GHR_CONV1X1_MR 4  // 12 accumulators of 16 ymm
 #define GHR_CONV1X1_NR 3
 #elif defined(GHR_ISA_NEON)
-#define GHR_CONV1X1_MR 8  // 24 accumulators of 32 q registers
-#define GHR_CONV1X1_NR 3
+// 16 accumulators of 32 q registers: with 24, gcc (which holds the 8
+// weights in 8 registers) spills in the K loop.
+#define GHR_CONV1X1_MR 8
+#define GHR_CONV1X1_NR 2
 #else
 #define GHR_CONV1X1_MR 4
 #endif
