@@ -67,10 +67,10 @@ typedef struct {
 
 // Columns [col, col + nv*GHR_VW) of the panel's first `rows` output rows
 // (MR, or MR/2 when no more exist), the last vector holding only `lanes`
-// columns when masked. The accumulators start
-// from the bias (first K block) or the partial sums in out, take kc
-// multiply-adds each, and are stored once: finished (residual, activation)
-// after the last K block, raw otherwise.
+// columns when masked. The accumulators start from the bias (first K
+// block) or the partial sums in out, take kc multiply-adds each (one
+// broadcast weight times nv input vectors per row), and are stored once:
+// finished (residual, activation) after the last K block, raw otherwise.
 GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
                                          const int masked, const int lanes,
                                          const GhrConv1x1Panel *p,
@@ -216,6 +216,10 @@ static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
 }
 #endif
 
+// Loop order, outermost first: K blocks, L2 blocks of columns, output
+// channel tiles, tiles of columns. A block's input (kc x nc) stays in L2
+// while every channel tile reads it; a channel tile's weights (kc x MR)
+// stay in L1 while its tiles of columns sweep the block.
 GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
                          int hw, float *out, int oc, const float *packed,
                          const float *bias, const float *in_scale,
