@@ -23,6 +23,9 @@ static const struct {
   const char *kernel, *files[2];
 } kernel_files[] = {
     {"ghr_conv2d", {"conv2d.c"}},
+    {"ghr_conv1x1", {"conv1x1.c"}},
+    {"ghr_dwconv", {"dwconv.c"}},
+    {"ghr_conv_direct", {"conv_direct.c"}},
     {"ghr_batchnorm", {"batchnorm.c"}},
     {"ghr_activation", {"activation.c"}},
     {"ghr_add", {"add.c"}},
@@ -167,7 +170,99 @@ typedef struct {
   int in_shuffle, act;
 } Conv;
 
-static void schedule_conv(Scheduler *S, const Conv *cv) {
+// Room in the blob for a packed weight; returns its argument and where to
+// write it.
+static Arg packed_arg(Scheduler *S, size_t floats, float **dst) {
+  size_t at = reserve_weights(S, floats);
+  *dst = S->s->weights + at;
+  return (Arg){ARG_WEIGHTS, (int64_t)at, 0};
+}
+
+static const float *param_data(const Scheduler *S, int param) {
+  const Param *p = &S->g->params[param];
+  gh_assert(p->data);
+  return p->data;
+}
+
+// A 1x1, stride-1 convolution is a GEMM: one ghr_conv1x1 per group, each
+// with its weights packed for the micro-kernel.
+static void schedule_conv1x1(Scheduler *S, const Conv *cv) {
+  int icg = cv->in->c / cv->groups, ocg = cv->oc_per_group;
+  size_t hw = (size_t)cv->out->h * (size_t)cv->out->w;
+  Isa isa = S->target->isa;
+  for (int grp = 0; grp < cv->groups; grp++) {
+    float *packed;
+    Arg w = packed_arg(S, conv1x1_packed_floats(isa, ocg, icg), &packed);
+    conv1x1_pack(isa, param_data(S, cv->weight) + (size_t)grp * ocg * icg,
+                 ocg, icg, packed);
+    size_t out_at = (size_t)grp * ocg * hw;
+    Call *c = new_call(S, "ghr_conv1x1");
+    push(c, cv->x);
+    push_int(c, cv->in->c);
+    push_int(c, (int64_t)grp * icg);
+    push_int(c, icg);
+    push_int(c, (int64_t)hw);
+    push(c, offset_by(cv->y, out_at));
+    push_int(c, ocg);
+    push(c, w);
+    push(c, offset_by(param_arg(S, cv->bias), (size_t)grp * ocg));
+    push(c, cv->in_scale);
+    push_int(c, cv->in_shuffle);
+    push(c, offset_by(cv->residual, out_at));
+    push_int(c, cv->act);
+  }
+}
+
+// One input channel per group: output channel o reads input o / mult.
+static void schedule_dwconv(Scheduler *S, const Conv *cv) {
+  Call *c = new_call(S, "ghr_dwconv");
+  push(c, cv->x);
+  push_int(c, cv->in->c);
+  push_int(c, cv->in->h);
+  push_int(c, cv->in->w);
+  push(c, cv->y);
+  push_int(c, cv->out->c);
+  push_int(c, cv->out->h);
+  push_int(c, cv->out->w);
+  push(c, param_arg(S, cv->weight));
+  push(c, param_arg(S, cv->bias));
+  push_window(c, cv->kh, cv->kw, cv->sh, cv->sw, cv->ph, cv->pw);
+  push_int(c, cv->oc_per_group);
+  push(c, cv->in_scale);
+  push_int(c, cv->in_shuffle);
+  push(c, cv->residual);
+  push_int(c, cv->act);
+}
+
+// A dense KxK convolution, register-blocked over packed weights.
+static void schedule_conv_direct(Scheduler *S, const Conv *cv) {
+  Isa isa = S->target->isa;
+  int oc = cv->out->c, ic = cv->in->c;
+  float *packed;
+  Arg w = packed_arg(S, conv_direct_packed_floats(isa, oc, ic, cv->kh, cv->kw),
+                     &packed);
+  conv_direct_pack(isa, param_data(S, cv->weight), oc, ic, cv->kh, cv->kw,
+                   packed);
+  Call *c = new_call(S, "ghr_conv_direct");
+  push(c, cv->x);
+  push_int(c, ic);
+  push_int(c, cv->in->h);
+  push_int(c, cv->in->w);
+  push(c, cv->y);
+  push_int(c, oc);
+  push_int(c, cv->out->h);
+  push_int(c, cv->out->w);
+  push(c, w);
+  push(c, param_arg(S, cv->bias));
+  push_window(c, cv->kh, cv->kw, cv->sh, cv->sw, cv->ph, cv->pw);
+  push(c, cv->in_scale);
+  push_int(c, cv->in_shuffle);
+  push(c, cv->residual);
+  push_int(c, cv->act);
+}
+
+// Any other grouped convolution: the general direct kernel.
+static void schedule_conv_general(Scheduler *S, const Conv *cv) {
   Call *c = new_call(S, "ghr_conv2d");
   push(c, cv->x);
   push_int(c, cv->in->c);
@@ -186,6 +281,20 @@ static void schedule_conv(Scheduler *S, const Conv *cv) {
   push_int(c, cv->in_shuffle);
   push(c, cv->residual);
   push_int(c, cv->act);
+}
+
+static void schedule_conv(Scheduler *S, const Conv *cv) {
+  bool pointwise = cv->kh == 1 && cv->kw == 1 && cv->sh == 1 &&
+                   cv->sw == 1 && cv->ph == 0 && cv->pw == 0;
+  bool all_outputs = cv->out->c == cv->groups * cv->oc_per_group;
+  if (cv->in->c == cv->groups && cv->groups > 1)
+    schedule_dwconv(S, cv);
+  else if (pointwise && all_outputs)
+    schedule_conv1x1(S, cv);
+  else if (cv->groups == 1)
+    schedule_conv_direct(S, cv);
+  else
+    schedule_conv_general(S, cv);
 }
 
 static void schedule_elementwise(Scheduler *S, const char *kernel, Arg a,
