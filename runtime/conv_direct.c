@@ -64,11 +64,24 @@ enum {
 };
 
 // Each call site of a register tile gets its own copy, with the
-// accumulators in registers instead of an array in memory.
+// accumulators in registers instead of an array in memory; what the copies
+// share stays out of line, so that there is one copy of it.
 #if defined(__GNUC__)
 #define GHR_CONV_DIRECT_INLINE static inline __attribute__((always_inline))
+#define GHR_CONV_DIRECT_OUTLINE static __attribute__((noinline))
 #else
 #define GHR_CONV_DIRECT_INLINE static inline
+#define GHR_CONV_DIRECT_OUTLINE static
+#endif
+// The tile copies move rows of a few vectors: as loops, not as calls to
+// memcpy and memset, which compilers substitute for copy and zero loops.
+#if defined(__clang__)
+#define GHR_CONV_DIRECT_NO_LIBCALLS __attribute__((no_builtin("memcpy", "memset")))
+#elif defined(__GNUC__)
+#define GHR_CONV_DIRECT_NO_LIBCALLS \
+  __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define GHR_CONV_DIRECT_NO_LIBCALLS
 #endif
 
 // [*lo, *hi): the j in [0, n) whose j*stride + offset lies in [0, size).
@@ -118,6 +131,7 @@ static void ghr_conv_direct_tap_offsets(int *off, const GhrConvDirectBand *b,
 // padded and times scale, to dst (b->plane floats). Rows are written in
 // order with whole vectors, so a store may run up to GHR_VW - 1 floats past
 // its row, into the next row (written after it) or past dst.
+GHR_CONV_DIRECT_NO_LIBCALLS
 static void ghr_conv_direct_fill(float *dst, const GhrConvDirectBand *b,
                                  const float *src, int ih, int iw,
                                  float scale, int sh, int sw, int ph,
@@ -146,13 +160,39 @@ static void ghr_conv_direct_fill(float *dst, const GhrConvDirectBand *b,
             ghr_vstore(d + j,
                        ghr_vmul(ghr_vload_n(s + (j - lo), hi - j), vscale));
         } else if (sw == 2) {
-          for (int j = lo; j < hi; ++j) d[j] = s[2 * (j - lo)] * scale;
+          int j = lo;
+          for (; j + GHR_VW <= hi; j += GHR_VW)
+            ghr_vstore(d + j,
+                       ghr_vmul(ghr_vload_even(s + 2 * (j - lo)), vscale));
+          if (j < hi)
+            ghr_vstore(d + j, ghr_vmul(ghr_vload_even_n(s + 2 * (j - lo),
+                                                        hi - j),
+                                       vscale));
         } else {
           for (int j = lo; j < hi; ++j) d[j] = s[(j - lo) * sw] * scale;
         }
         for (int j = hi; j < b->pq; j += GHR_VW) ghr_vstore(d + j, zero);
       }
     }
+}
+
+// The im2col tile of one channel: row t (np floats apart) holds tap t of
+// the band's positions, its full-width output rows one after the other,
+// gathered from the channel's planes `band` (tap offsets boff). Whole
+// vectors, stored in order, each row's overrun rewritten by the next row;
+// the lanes past the positions are zero.
+GHR_CONV_DIRECT_NO_LIBCALLS
+static void ghr_conv_direct_im2col(float *dst, const float *band,
+                                   const GhrConvDirectBand *b,
+                                   const int *boff, int taps, int np) {
+  const int n = b->rows * b->cols;
+  for (int t = 0; t < taps; ++t, dst += np) {
+    const float *src = band + boff[t];
+    for (int r = 0; r < b->rows; ++r)
+      for (int x = 0; x < b->cols; x += GHR_VW)
+        ghr_vstore(dst + r * b->cols + x, ghr_vload(src + r * b->pq + x));
+    ghr_vstore(dst + n, ghr_vzero());
+  }
 }
 
 // Up to NV vectors of output positions that a register tile computes.
@@ -177,6 +217,43 @@ typedef struct {
   int first_block, last_block;  // of the K blocks
 } GhrConvDirectJob;
 
+// Partial sums (first_block = 0) and results move between `out` and the
+// accumulators through acc (MH, nv, GHR_VW): vector (i, v) is output
+// channel i at the slot's positions.
+GHR_CONV_DIRECT_OUTLINE void ghr_conv_direct_gather(
+    const GhrConvDirectJob *j, const GhrConvDirectSlots *s, int nv,
+    float *acc) {
+  for (int i = 0; i < j->m; ++i)
+    for (int v = 0; v < nv; ++v) {
+      const float *o = j->out + (size_t)i * j->plane + s->at[v];
+      float *a = acc + ((size_t)i * nv + v) * GHR_VW;
+      const int n = s->lanes[v];
+      ghr_vstore(a, n == GHR_VW ? ghr_vload(o) : ghr_vload_n(o, n));
+    }
+}
+
+GHR_CONV_DIRECT_OUTLINE void ghr_conv_direct_scatter(
+    const GhrConvDirectJob *j, const GhrConvDirectSlots *s, int nv,
+    const float *acc) {
+  for (int i = 0; i < j->m; ++i)
+    for (int v = 0; v < nv; ++v) {
+      const size_t at = (size_t)i * j->plane + s->at[v];
+      const int n = s->lanes[v];
+      ghr_vec a = ghr_vload(acc + ((size_t)i * nv + v) * GHR_VW);
+      if (j->last_block) {
+        if (j->residual) {
+          const float *r = j->residual + at;
+          a = ghr_vadd(a, n == GHR_VW ? ghr_vload(r) : ghr_vload_n(r, n));
+        }
+        a = ghr_vactivate(a, j->act);
+      }
+      if (n == GHR_VW)
+        ghr_vstore(j->out + at, a);
+      else
+        ghr_vstore_n(j->out + at, a, n);
+    }
+}
+
 // acc (MH x nv vectors) for the slots: started from the bias (first K
 // block) or the partial sums in out, kc*taps multiply-adds each, stored
 // once: finished (residual, activation) after the last K block, raw
@@ -188,19 +265,16 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
   enum { MH = GHR_CONV_DIRECT_MH, MR = GHR_CONV_DIRECT_MR,
          NV = GHR_CONV_DIRECT_NV };
   ghr_vec acc[MH][NV];
+  float mem[MH * NV * GHR_VW];
+  if (!j->first_block) ghr_conv_direct_gather(j, s, nv, mem);
 #pragma GCC unroll 16
-  for (int i = 0; i < MH; ++i)
+  for (int i = 0; i < MH; ++i) {
+    const ghr_vec b = j->bias && i < j->m ? ghr_vset1(j->bias[i]) : ghr_vzero();
 #pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) {
-      const float *o = j->out + (size_t)i * j->plane + s->at[v];
-      if (i >= j->m)
-        acc[i][v] = ghr_vzero();
-      else if (!j->first_block)
-        acc[i][v] = s->lanes[v] == GHR_VW ? ghr_vload(o)
-                                          : ghr_vload_n(o, s->lanes[v]);
-      else
-        acc[i][v] = j->bias ? ghr_vset1(j->bias[i]) : ghr_vzero();
-    }
+    for (int v = 0; v < nv; ++v)
+      acc[i][v] = j->first_block || i >= j->m
+                      ? b : ghr_vload(mem + (i * nv + v) * GHR_VW);
+  }
 
   const float *w = j->w;
   for (int c = 0; c < j->kc; ++c) {
@@ -220,26 +294,11 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
   }
 
 #pragma GCC unroll 16
-  for (int i = 0; i < MH; ++i) {
-    if (i >= j->m) break;
+  for (int i = 0; i < MH; ++i)
 #pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) {
-      const size_t at = (size_t)i * j->plane + s->at[v];
-      const int n = s->lanes[v];
-      ghr_vec a = acc[i][v];
-      if (j->last_block) {
-        if (j->residual) {
-          const float *r = j->residual + at;
-          a = ghr_vadd(a, n == GHR_VW ? ghr_vload(r) : ghr_vload_n(r, n));
-        }
-        a = ghr_vactivate(a, j->act);
-      }
-      if (n == GHR_VW)
-        ghr_vstore(j->out + at, a);
-      else
-        ghr_vstore_n(j->out + at, a, n);
-    }
-  }
+    for (int v = 0; v < nv; ++v)
+      ghr_vstore(mem + (i * nv + v) * GHR_VW, acc[i][v]);
+  ghr_conv_direct_scatter(j, s, nv, mem);
 }
 
 // Where a band's vectors of positions are: row r of positions starts at
@@ -340,6 +399,203 @@ static int ghr_conv_direct_even(int n_rows, int max_rows) {
   return (n_rows + bands - 1) / bands;
 }
 
+// Channel tiles: vectors of output channels instead of positions, for
+// maps with too few positions to fill vectors of them (the 4x4 and 2x2 maps
+// of CIFAR networks; with 4 positions a vector of 16 would waste 3/4). A
+// register tile is CV vectors of output channels x nb positions: each step
+// of the K loop loads CV vectors of packed weights (a panel row is MR =
+// GHR_VW channels) and broadcasts nb inputs straight from the rows tile.
+// Partial sums and results go to `out` a lane at a time (transposed).
+#if GHR_VW >= 8 && GHR_CONV_DIRECT_MR == GHR_VW
+#if defined(GHR_ISA_AVX512)
+#define GHR_CONV_DIRECT_CV 3  // 24 accumulators of 32 zmm
+#define GHR_CONV_DIRECT_NB 8
+#else
+#define GHR_CONV_DIRECT_CV 2  // 12 accumulators of 16 ymm
+#define GHR_CONV_DIRECT_NB 6
+#endif
+
+// What a channel tile computes over one K block.
+typedef struct {
+  const float *w[GHR_CONV_DIRECT_CV];  // packed weights of each vector's
+                                       // channels over the block
+  int m[GHR_CONV_DIRECT_CV];           // channels that exist, <= GHR_VW
+  const float *src[GHR_CONV_DIRECT_NB];  // each position's input at tap 0
+  size_t at[GHR_CONV_DIRECT_NB];         // each position in an output plane
+  const int *off;       // (taps) tap offsets in the tile
+  int kc, taps;
+  size_t cstride;       // floats between channels in the tile
+  float *out;           // the first output channel's plane
+  size_t plane;         // oh * ow
+  const float *bias;    // (CV * GHR_VW) or NULL
+  const float *residual;  // (CV * GHR_VW, plane) or NULL
+  int act;
+  int first_block, last_block;  // of the K blocks
+} GhrConvDirectChannels;
+
+// Partial sums (first_block = 0) and results move between `out` and the
+// accumulators through acc (cv, nb, GHR_VW): lane l of vector (q, n) is
+// output channel q*GHR_VW + l at position at[n].
+GHR_CONV_DIRECT_OUTLINE void ghr_conv_direct_cgather(
+    const GhrConvDirectChannels *j, int cv, int nb, float *acc) {
+  for (int q = 0; q < cv; ++q)
+    for (int n = 0; n < nb; ++n) {
+      float *a = acc + ((size_t)q * nb + n) * GHR_VW;
+      const float *o = j->out + (size_t)q * GHR_VW * j->plane + j->at[n];
+      for (int l = 0; l < j->m[q]; ++l) a[l] = o[(size_t)l * j->plane];
+    }
+}
+
+GHR_CONV_DIRECT_OUTLINE void ghr_conv_direct_cscatter(
+    const GhrConvDirectChannels *j, int cv, int nb, const float *acc) {
+  for (int q = 0; q < cv; ++q)
+    for (int n = 0; n < nb; ++n) {
+      const float *a = acc + ((size_t)q * nb + n) * GHR_VW;
+      const size_t first = (size_t)q * GHR_VW * j->plane + j->at[n];
+      for (int l = 0; l < j->m[q]; ++l) {
+        const size_t at = first + (size_t)l * j->plane;
+        float v = a[l];
+        if (j->last_block) {
+          if (j->residual) v += j->residual[at];
+          v = ghr_activate(v, j->act);
+        }
+        j->out[at] = v;
+      }
+    }
+}
+
+// acc (cv vectors of channels x nb positions): started from the bias or
+// the partial sums in out, kc*taps multiply-adds, stored raw or finished as
+// ghr_conv_direct_tile does. Vectors with m = 0 are computed, not stored.
+GHR_CONV_DIRECT_INLINE void ghr_conv_direct_ctile(
+    const int cv, const int nb, const GhrConvDirectChannels *j) {
+  enum { CV = GHR_CONV_DIRECT_CV, NB = GHR_CONV_DIRECT_NB,
+         MR = GHR_CONV_DIRECT_MR };
+  ghr_vec acc[CV][NB];
+  float mem[CV * NB * GHR_VW];
+  if (!j->first_block) ghr_conv_direct_cgather(j, cv, nb, mem);
+#pragma GCC unroll 16
+  for (int q = 0; q < cv; ++q)
+#pragma GCC unroll 16
+    for (int n = 0; n < nb; ++n) {
+      const int m = j->m[q];
+      const float *b = j->bias ? j->bias + q * GHR_VW : NULL;
+      const float *a = mem + (q * nb + n) * GHR_VW;
+      if (!j->first_block)
+        acc[q][n] = m == GHR_VW ? ghr_vload(a) : ghr_vload_n(a, m);
+      else
+        acc[q][n] = !b ? ghr_vzero()
+                    : m == GHR_VW ? ghr_vload(b) : ghr_vload_n(b, m);
+    }
+
+  const float *w[CV];
+#pragma GCC unroll 16
+  for (int q = 0; q < cv; ++q) w[q] = j->w[q];
+  for (int c = 0; c < j->kc; ++c) {
+    const size_t base = (size_t)c * j->cstride;
+    for (int t = 0; t < j->taps; ++t) {
+      const size_t at = base + (size_t)j->off[t];
+      ghr_vec wv[CV];
+#pragma GCC unroll 16
+      for (int q = 0; q < cv; ++q) {
+        wv[q] = ghr_vload(w[q]);
+        w[q] += MR;
+      }
+#pragma GCC unroll 16
+      for (int n = 0; n < nb; ++n) {
+        const ghr_vec x = ghr_vset1(j->src[n][at]);
+#pragma GCC unroll 16
+        for (int q = 0; q < cv; ++q) acc[q][n] = ghr_vfma(wv[q], x, acc[q][n]);
+      }
+    }
+  }
+
+#pragma GCC unroll 16
+  for (int q = 0; q < cv; ++q)
+#pragma GCC unroll 16
+    for (int n = 0; n < nb; ++n) ghr_vstore(mem + (q * nb + n) * GHR_VW, acc[q][n]);
+  ghr_conv_direct_cscatter(j, cv, nb, mem);
+}
+
+// A channel tile of cv vectors (1 <= cv <= CV) and nb positions (1 <= nb
+// <= NB), each shape its own copy.
+static void ghr_conv_direct_ctile_any(int cv, int nb,
+                                      const GhrConvDirectChannels *j) {
+  switch (cv * 16 + nb) {
+#if GHR_CONV_DIRECT_CV >= 3
+  case 3 * 16 + 1: ghr_conv_direct_ctile(3, 1, j); break;
+  case 3 * 16 + 2: ghr_conv_direct_ctile(3, 2, j); break;
+  case 3 * 16 + 3: ghr_conv_direct_ctile(3, 3, j); break;
+  case 3 * 16 + 4: ghr_conv_direct_ctile(3, 4, j); break;
+  case 3 * 16 + 5: ghr_conv_direct_ctile(3, 5, j); break;
+  case 3 * 16 + 6: ghr_conv_direct_ctile(3, 6, j); break;
+  case 3 * 16 + 7: ghr_conv_direct_ctile(3, 7, j); break;
+  case 3 * 16 + 8: ghr_conv_direct_ctile(3, 8, j); break;
+#endif
+  case 2 * 16 + 1: ghr_conv_direct_ctile(2, 1, j); break;
+  case 2 * 16 + 2: ghr_conv_direct_ctile(2, 2, j); break;
+  case 2 * 16 + 3: ghr_conv_direct_ctile(2, 3, j); break;
+  case 2 * 16 + 4: ghr_conv_direct_ctile(2, 4, j); break;
+  case 2 * 16 + 5: ghr_conv_direct_ctile(2, 5, j); break;
+  case 2 * 16 + 6: ghr_conv_direct_ctile(2, 6, j); break;
+#if GHR_CONV_DIRECT_NB >= 8
+  case 2 * 16 + 7: ghr_conv_direct_ctile(2, 7, j); break;
+  case 2 * 16 + 8: ghr_conv_direct_ctile(2, 8, j); break;
+#endif
+  case 1 * 16 + 1: ghr_conv_direct_ctile(1, 1, j); break;
+  case 1 * 16 + 2: ghr_conv_direct_ctile(1, 2, j); break;
+  case 1 * 16 + 3: ghr_conv_direct_ctile(1, 3, j); break;
+  case 1 * 16 + 4: ghr_conv_direct_ctile(1, 4, j); break;
+  case 1 * 16 + 5: ghr_conv_direct_ctile(1, 5, j); break;
+  case 1 * 16 + 6: ghr_conv_direct_ctile(1, 6, j); break;
+#if GHR_CONV_DIRECT_NB >= 8
+  case 1 * 16 + 7: ghr_conv_direct_ctile(1, 7, j); break;
+  case 1 * 16 + 8: ghr_conv_direct_ctile(1, 8, j); break;
+#endif
+  default: break;
+  }
+}
+
+// Every channel tile of one K block over the band (rows x cols positions of
+// a rows tile of pitch pq): vectors of channels CV at a time, positions in
+// near-equal groups of at most NB.
+static void ghr_conv_direct_channels(GhrConvDirectChannels *j,
+                                     const float *packed, int ic, int oc,
+                                     int c0, float *out, const float *bias,
+                                     const float *residual,
+                                     const float *tile,
+                                     const GhrConvDirectBand *b, int ow) {
+  enum { CV = GHR_CONV_DIRECT_CV, NB = GHR_CONV_DIRECT_NB,
+         MR = GHR_CONV_DIRECT_MR };
+  const int n_pos = b->rows * b->cols;
+  const int groups = (n_pos + NB - 1) / NB;
+  const int vectors = (oc + GHR_VW - 1) / GHR_VW;  // of output channels
+  for (int v0 = 0; v0 < vectors; v0 += CV) {
+    const int cv = vectors - v0 < CV ? vectors - v0 : CV;
+    for (int q = 0; q < cv; ++q) {
+      const int o = (v0 + q) * GHR_VW;  // the vector's first channel
+      j->w[q] = packed + ((size_t)(o / MR) * ic + c0) * j->taps * MR;
+      j->m[q] = oc - o < GHR_VW ? oc - o : GHR_VW;
+    }
+    const size_t o0 = (size_t)v0 * GHR_VW;
+    j->out = out + o0 * j->plane;
+    j->bias = bias ? bias + o0 : NULL;
+    j->residual = residual ? residual + o0 * j->plane : NULL;
+    for (int g = 0, p = 0; g < groups; ++g) {
+      // Positions [p, p + nb): the first n_pos % groups groups get one more.
+      const int nb = n_pos / groups + (g < n_pos % groups);
+      for (int n = 0; n < nb; ++n) {
+        const int r = (p + n) / b->cols, x = (p + n) % b->cols;
+        j->src[n] = tile + r * b->pq + x;
+        j->at[n] = (size_t)(b->oy0 + r) * ow + b->ox0 + x;
+      }
+      ghr_conv_direct_ctile_any(cv, nb, j);
+      p += nb;
+    }
+  }
+}
+#endif
+
 GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
                              float *out, int oc, int oh, int ow,
                              const float *packed, const float *bias, int kh,
@@ -352,20 +608,35 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
     TILE = GHR_CONV_DIRECT_TILE,
     BAND = GHR_CONV_DIRECT_BAND,
   };
+  enum { ROWS, IM2COL, CHANNELS } mode = ROWS;
   const int taps = kh * kw;
   const int nqy = sh < kh ? sh : kh, nqx = sw < kw ? sw : kw;
   const int planes = nqy * nqx;
   const int extra_rows = (kh - 1) / sh, extra_cols = (kw - 1) / sw;
+  const int pq = ow + extra_cols;  // of a full-width band
   const int kc_want = ic < GHR_CONV_DIRECT_KC ? ic : GHR_CONV_DIRECT_KC;
-
+  int rows = 0, cols = ow;  // outputs per band
+  if (taps > GHR_CONV_DIRECT_MAX_TAPS) {
+    ghr_conv_direct_plain(in, ic, ih, iw, out, oc, oh, ow, packed, bias, kh,
+                          kw, sh, sw, ph, pw, in_scale, in_shuffle, residual,
+                          act);
+    return;
+  }
+#ifdef GHR_CONV_DIRECT_CV
+  // Channel tiles for a map of at most two vectors of positions, taken
+  // whole, when there are channels to fill vectors of them.
+  if ((long)oh * ow <= 2 * GHR_VW && oc >= GHR_VW &&
+      ghr_conv_direct_rows_fit(TILE, 1, planes, extra_rows, pq) >= oh) {
+    mode = CHANNELS;
+    rows = oh;
+  }
+#endif
   // Rows tiles waste the lanes past each row's last position: im2col tiles
   // when that is more than a fifth of them, and one channel's band and a
   // band of kc_want channels' taps fit.
   const int per_row = (ow + GHR_VW - 1) / GHR_VW;
-  int im2col = 0, rows = 0, cols = ow;
-  if (ow * 5 < per_row * GHR_VW * 4 && taps <= GHR_CONV_DIRECT_MAX_TAPS) {
-    rows = ghr_conv_direct_rows_fit(BAND, 1, planes, extra_rows,
-                                    ow + extra_cols);
+  if (mode == ROWS && ow * 5 < per_row * GHR_VW * 4) {
+    rows = ghr_conv_direct_rows_fit(BAND, 1, planes, extra_rows, pq);
     if (rows > oh) rows = oh;
     // Positions of whole rows, rounded up to vectors, for every tap.
     while (rows > 0 &&
@@ -373,27 +644,25 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
                    (((long)rows * ow + GHR_VW - 1) / GHR_VW * GHR_VW) >
                TILE)
       --rows;
-    im2col = rows > 0;
+    if (rows > 0) mode = IM2COL;
   }
-  if (!im2col) {
-    rows = ghr_conv_direct_rows_fit(TILE, kc_want, planes, extra_rows,
-                                    ow + extra_cols);
+  if (mode == ROWS) {
+    rows = ghr_conv_direct_rows_fit(TILE, kc_want, planes, extra_rows, pq);
     // Too wide for kc_want channels: one output row, as many channels as
     // fit; not even one channel: strips of columns.
-    if (rows == 0 &&
-        ghr_conv_direct_rows_fit(TILE, 1, planes, extra_rows, ow + extra_cols))
+    if (rows == 0 && ghr_conv_direct_rows_fit(TILE, 1, planes, extra_rows, pq))
       rows = 1;
     if (rows == 0) {
       rows = 1;
       cols = TILE / (planes * (1 + extra_rows)) - extra_cols;
       if (cols > GHR_VW) cols -= cols % GHR_VW;
+      if (cols < 1) {  // not even one output of one channel
+        ghr_conv_direct_plain(in, ic, ih, iw, out, oc, oh, ow, packed, bias,
+                              kh, kw, sh, sw, ph, pw, in_scale, in_shuffle,
+                              residual, act);
+        return;
+      }
     }
-  }
-  if (taps > GHR_CONV_DIRECT_MAX_TAPS || cols < 1) {
-    ghr_conv_direct_plain(in, ic, ih, iw, out, oc, oh, ow, packed, bias, kh,
-                          kw, sh, sw, ph, pw, in_scale, in_shuffle, residual,
-                          act);
-    return;
   }
   if (rows > oh) rows = oh;
   rows = ghr_conv_direct_even(oh, rows);
@@ -414,7 +683,7 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
                                  sh, sw);
       GhrConvDirectGrid g;
       size_t cstride;
-      if (im2col) {
+      if (mode == IM2COL) {
         // One row of the band's positions (whole output rows), rounded up
         // to whole vectors, per channel and tap.
         const int n = b.rows * ow;
@@ -452,25 +721,34 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
                                                    in_plane);
           const float scale = in_scale ? in_scale[c0 + c] : 1.0f;
           float *dst = tile + (size_t)c * cstride;
-          if (!im2col) {
+          if (mode != IM2COL) {
             ghr_conv_direct_fill(dst, &b, src, ih, iw, scale, sh, sw, ph, pw);
             continue;
           }
-          // Gather tap t of every position: whole vectors, in order, each
-          // row's overrun rewritten by the next row.
           ghr_conv_direct_fill(band_in, &b, src, ih, iw, scale, sh, sw, ph,
                                pw);
           ghr_vstore(band_in + b.plane, ghr_vzero());
-          for (int t = 0; t < taps; ++t, dst += g.per_row * GHR_VW) {
-            for (int r = 0; r < b.rows; ++r)
-              for (int x = 0; x < ow; x += GHR_VW)
-                ghr_vstore(dst + r * ow + x,
-                           ghr_vload(band_in + boff[t] + r * b.pq + x));
-            ghr_vstore(dst + g.cols, ghr_vzero());
-          }
+          ghr_conv_direct_im2col(dst, band_in, &b, boff, taps,
+                                 g.per_row * GHR_VW);
         }
         // What masked-off lanes of the last vectors read: defined, unused.
         ghr_vstore(tile + (size_t)n_c * cstride, ghr_vzero());
+#ifdef GHR_CONV_DIRECT_CV
+        if (mode == CHANNELS) {
+          GhrConvDirectChannels j;
+          j.off = off;
+          j.kc = n_c;
+          j.taps = taps;
+          j.cstride = cstride;
+          j.plane = out_plane;
+          j.act = act;
+          j.first_block = c0 == 0;
+          j.last_block = c0 + n_c == ic;
+          ghr_conv_direct_channels(&j, packed, ic, oc, c0, out, bias,
+                                   residual, tile, &b, ow);
+          continue;
+        }
+#endif
         GhrConvDirectJob j;
         j.off = off;
         j.kc = n_c;

@@ -1,14 +1,14 @@
 // Depthwise convolution, vectorised along output rows.
 //
 // For each input channel and band of output rows, the input the band reads
-// is copied once, zero padded, into a tile on the stack, split into
-// polyphase planes: plane (qy, qx) holds padded input row i*sh + qy, column
-// j*sw + qx at (i, j). Output (r, x) of the band then reads tap (ky, kx) at
-// (r + ky/sh, x + kx/sw) of plane (ky % sh, kx % sw): every tap of every
-// output is an unconditional, contiguous vector load at an offset that
-// depends on the tap only. Padding, borders and the even/odd split of
-// stride 2 all happen once, in the copy. The output channels that read the
-// same input channel (mult of them) share its tile.
+// is copied once, zero padded and times in_scale, into a tile on the stack,
+// split into polyphase planes: plane (qy, qx) holds padded input row
+// i*sh + qy, column j*sw + qx at (i, j). Output (r, x) of the band then
+// reads tap (ky, kx) at (r + ky/sh, x + kx/sw) of plane (ky % sh, kx % sw):
+// every tap of every output is an unconditional, contiguous vector load at
+// an offset that depends on the tap only. Padding, borders and the even/odd
+// split of stride 2 all happen once, in the copy. The output channels that
+// read the same input channel (mult of them) share its tile.
 //
 // Outputs are computed a vector of a row at a time, the same columns of four
 // rows in flight, so that even maps one vector wide keep four independent
@@ -17,6 +17,17 @@
 #include "ghr.h"
 #include "ghr_kernels.h"
 #include "ghr_simd.h"
+
+// The tile copies move rows of a few vectors: as loops, not as calls to
+// memcpy and memset, which compilers substitute for copy and zero loops.
+#if defined(__clang__)
+#define GHR_DWCONV_NO_LIBCALLS __attribute__((no_builtin("memcpy", "memset")))
+#elif defined(__GNUC__)
+#define GHR_DWCONV_NO_LIBCALLS \
+  __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define GHR_DWCONV_NO_LIBCALLS
+#endif
 
 enum {
   GHR_DWCONV_TILE = 4096,     // floats of padded input tile (16 KB of stack)
@@ -46,10 +57,11 @@ typedef struct {
 // polyphase planes, then GHR_VW zeros that the masked-off lanes of the last
 // vectors may read. Rows are written in order with whole vectors, so a
 // store may run past its row into the next one, written after it.
+GHR_DWCONV_NO_LIBCALLS
 static void ghr_dwconv_fill(float *tile, const GhrDwconvTile *t,
-                            const float *src, int ih, int iw, int sh, int sw,
-                            int ph, int pw) {
-  const ghr_vec zero = ghr_vzero();
+                            const float *src, int ih, int iw, float scale,
+                            int sh, int sw, int ph, int pw) {
+  const ghr_vec zero = ghr_vzero(), vscale = ghr_vset1(scale);
   float *d = tile;
   for (int qy = 0; qy < t->nqy; ++qy)
     for (int qx = 0; qx < t->nqx; ++qx) {
@@ -68,12 +80,21 @@ static void ghr_dwconv_fill(float *tile, const GhrDwconvTile *t,
         if (sw == 1) {
           int j = lo;
           for (; j + GHR_VW <= hi; j += GHR_VW)
-            ghr_vstore(d + j, ghr_vload(s + (j - lo)));
-          if (j < hi) ghr_vstore(d + j, ghr_vload_n(s + (j - lo), hi - j));
+            ghr_vstore(d + j, ghr_vmul(ghr_vload(s + (j - lo)), vscale));
+          if (j < hi)
+            ghr_vstore(d + j,
+                       ghr_vmul(ghr_vload_n(s + (j - lo), hi - j), vscale));
         } else if (sw == 2) {
-          for (int j = lo; j < hi; ++j) d[j] = s[2 * (j - lo)];
+          int j = lo;
+          for (; j + GHR_VW <= hi; j += GHR_VW)
+            ghr_vstore(d + j,
+                       ghr_vmul(ghr_vload_even(s + 2 * (j - lo)), vscale));
+          if (j < hi)
+            ghr_vstore(d + j, ghr_vmul(ghr_vload_even_n(s + 2 * (j - lo),
+                                                        hi - j),
+                                       vscale));
         } else {
-          for (int j = lo; j < hi; ++j) d[j] = s[(j - lo) * sw];
+          for (int j = lo; j < hi; ++j) d[j] = s[(j - lo) * sw] * scale;
         }
         for (int j = hi; j < t->pq; j += GHR_VW) ghr_vstore(d + j, zero);
       }
@@ -207,7 +228,6 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
 
   float tile[GHR_DWCONV_TILE];
   int off[GHR_DWCONV_MAX_TAPS];  // tap -> offset in the tile
-  float w[GHR_DWCONV_MAX_TAPS];  // tap -> weight times the input scale
   const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
   const int n_in = (oc + mult - 1) / mult;  // input channels that are read
   for (int oy0 = 0; oy0 < oh; oy0 += rows)
@@ -225,12 +245,10 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
       for (int c = 0; c < n_in; ++c) {
         const int plane = in_shuffle > 0
             ? (c % in_shuffle) * (ic / in_shuffle) + c / in_shuffle : c;
-        ghr_dwconv_fill(tile, &t, in + (size_t)plane * in_plane, ih, iw, sh,
-                        sw, ph, pw);
-        const float scale = in_scale ? in_scale[c] : 1.0f;
+        ghr_dwconv_fill(tile, &t, in + (size_t)plane * in_plane, ih, iw,
+                        in_scale ? in_scale[c] : 1.0f, sh, sw, ph, pw);
         for (int o = c * mult; o < (c + 1) * mult && o < oc; ++o) {
-          const float *wo = weight + (size_t)o * taps;  // weight (oc, kh, kw)
-          for (int i = 0; i < taps; ++i) w[i] = wo[i] * scale;
+          const float *w = weight + (size_t)o * taps;  // weight (oc, kh, kw)
           float *dst = out + (size_t)o * out_plane;
           const float *res =
               residual ? residual + (size_t)o * out_plane : NULL;
