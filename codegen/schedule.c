@@ -283,11 +283,32 @@ static void schedule_conv_general(Scheduler *S, const Conv *cv) {
   push_int(c, cv->act);
 }
 
+// A 1x1 convolution of a 1x1 map (squeeze-excite, a conv head after global
+// pooling) is a matrix-vector product: the classifier's kernel, per group,
+// reads the weights as stored, once, without tiles of spatial columns.
+static void schedule_conv_as_linear(Scheduler *S, const Conv *cv) {
+  int icg = cv->in->c / cv->groups, ocg = cv->oc_per_group;
+  for (int grp = 0; grp < cv->groups; grp++) {
+    Call *c = new_call(S, "ghr_linear");
+    push(c, offset_by(cv->x, (size_t)grp * icg));
+    push(c, offset_by(cv->y, (size_t)grp * ocg));
+    push_int(c, icg);
+    push_int(c, ocg);
+    push(c, offset_by(param_arg(S, cv->weight), (size_t)grp * ocg * icg));
+    push(c, offset_by(param_arg(S, cv->bias), (size_t)grp * ocg));
+    push_int(c, cv->act);
+  }
+}
+
 static void schedule_conv(Scheduler *S, const Conv *cv) {
   bool pointwise = cv->kh == 1 && cv->kw == 1 && cv->sh == 1 &&
                    cv->sw == 1 && cv->ph == 0 && cv->pw == 0;
   bool all_outputs = cv->out->c == cv->groups * cv->oc_per_group;
-  if (cv->in->c == cv->groups && cv->groups > 1)
+  bool plain = cv->in_scale.kind == ARG_NULL && cv->in_shuffle == 0 &&
+               cv->residual.kind == ARG_NULL;
+  if (pointwise && all_outputs && plain && cv->out->h * cv->out->w == 1)
+    schedule_conv_as_linear(S, cv);
+  else if (cv->in->c == cv->groups && cv->groups > 1)
     schedule_dwconv(S, cv);
   else if (pointwise && all_outputs)
     schedule_conv1x1(S, cv);
