@@ -28,6 +28,8 @@ typedef struct {
 
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_append(Buf *b, const char *s, size_t n);
+// Room for `extra` more bytes (and a terminating NUL) at b->data + b->len.
+void buf_reserve(Buf *b, size_t extra);
 
 // text.c: buffers (above), and spec names as C identifiers and comment text.
 // The model name as a C identifier: letters, digits, '_', not starting with a

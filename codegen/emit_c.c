@@ -161,26 +161,39 @@ static void emit_weights(Emitter *e, const char *provenance, Output *out) {
   buf_printf(&b, "_Alignas(64) const union %s_weights %s_weights = {\n\"",
              e->id, e->id);
   // Printable bytes as themselves, the rest as octal escapes; '?' is
-  // escaped so no trigraph can form.
-  size_t n = floats * 4, line = 0;
-  char tmp[8];
+  // escaped so no trigraph can form. Written by hand straight into the
+  // buffer, reserved at the largest size it can take: this is most of the
+  // output (GhostNet: 57 MB).
+  size_t n = floats * 4, line = 0, len = 0, most;
+  if (!size_mul(n / 30 + 1, 4 * 30 + 3, &most))
+    gh_error("the weights are too large");
+  buf_reserve(&b, most);
+  char *text = b.data + b.len;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = bytes[i];
-    bool next_octal = i + 1 < n && is_octal((char)bytes[i + 1]);
     if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
-      tmp[0] = (char)c;
-      tmp[1] = '\0';
+      text[len++] = (char)c;
+      line++;
     } else {
-      snprintf(tmp, sizeof tmp, next_octal ? "\\%03o" : "\\%o", c);
+      // Short escapes unless a digit follows that would extend them.
+      bool next_octal = i + 1 < n && is_octal((char)bytes[i + 1]);
+      size_t start = len;
+      text[len++] = '\\';
+      if (next_octal || c >= 0100)
+        text[len++] = (char)('0' + (c >> 6));
+      if (next_octal || c >= 010)
+        text[len++] = (char)('0' + ((c >> 3) & 7));
+      text[len++] = (char)('0' + (c & 7));
+      line += len - start;
     }
-    size_t len = strlen(tmp);
-    buf_append(&b, tmp, len);
-    line += len;
     if (line >= 120 && i + 1 < n) {
-      buf_printf(&b, "\"\n\"");
+      memcpy(text + len, "\"\n\"", 3);
+      len += 3;
       line = 0;
     }
   }
+  b.len += len;
+  b.data[b.len] = '\0';
   buf_printf(&b, "\"\n};\n");
   finish_file(e, out, &b, arena_printf(e->arena, "%s_weights.c", e->id));
 }

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void reserve(Buf *b, size_t extra) {
+void buf_reserve(Buf *b, size_t extra) {
   size_t need;
   if (!size_add(b->len, extra + 1, &need))
     gh_error("generated code is too large");
@@ -23,7 +23,7 @@ static void reserve(Buf *b, size_t extra) {
 }
 
 void buf_append(Buf *b, const char *s, size_t n) {
-  reserve(b, n);
+  buf_reserve(b, n);
   memcpy(b->data + b->len, s, n);
   b->len += n;
   b->data[b->len] = '\0';
@@ -35,7 +35,7 @@ void buf_printf(Buf *b, const char *fmt, ...) {
   int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
   gh_assert(n >= 0);
-  reserve(b, (size_t)n);
+  buf_reserve(b, (size_t)n);
   va_start(ap, fmt);
   vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
   va_end(ap);

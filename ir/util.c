@@ -22,7 +22,10 @@ void *arena_alloc(Arena *a, size_t size) {
     size_t total;
     if (!size_add(cap, sizeof(ArenaBlock), &total))
       gh_error("out of memory (request of %zu bytes)", size);
-    b = malloc(total);
+    // A block of its own comes zeroed from calloc, which for large sizes
+    // gets fresh pages and skips the memset.
+    bool own = size > ARENA_BLOCK_MIN;
+    b = own ? calloc(1, total) : malloc(total);
     if (!b)
       gh_error("out of memory (request of %zu bytes)", size);
     b->size = cap;
@@ -38,7 +41,8 @@ void *arena_alloc(Arena *a, size_t size) {
   }
   void *p = b->data + b->used;
   b->used += size;
-  memset(p, 0, size);
+  if (size <= ARENA_BLOCK_MIN)
+    memset(p, 0, size);
   return p;
 }
 
