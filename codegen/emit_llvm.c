@@ -39,8 +39,8 @@ typedef struct {
   LLVMBuilderRef b;
   LLVMTypeRef f32, i32, ptr, intptr;
   LLVMValueRef weights;  // @ID_weights; NULL when the model has none
-  LLVMValueRef model;    // a kernel, whose string attributes (target CPU and
-                         // features, frame pointer...) new functions copy
+  LLVMValueRef attrs_from;  // a kernel, whose string attributes (target CPU,
+                            // features, frame pointer...) new functions copy
 } Emitter;
 
 static void init_llvm_targets(void) {
@@ -138,10 +138,10 @@ static LLVMModuleRef load_runtime(Emitter *e, const Target *t,
           f, LLVMAttributeFunctionIndex,
           LLVMCreateStringAttribute(e->ctx, "target-cpu", 10, t->llvm_cpu,
                                     (unsigned)strlen(t->llvm_cpu)));
-      if (!e->model)
-        e->model = f;
+      if (!e->attrs_from)
+        e->attrs_from = f;
     }
-  gh_assert(e->model);
+  gh_assert(e->attrs_from);
   return mod;
 }
 
@@ -198,9 +198,10 @@ static void add_enum_attr(Emitter *e, LLVMValueRef f, LLVMAttributeIndex at,
 static LLVMValueRef add_function(Emitter *e, const char *name,
                                  LLVMTypeRef type) {
   LLVMValueRef f = LLVMAddFunction(e->mod, name, type);
-  unsigned n = LLVMGetAttributeCountAtIndex(e->model, LLVMAttributeFunctionIndex);
+  unsigned n =
+      LLVMGetAttributeCountAtIndex(e->attrs_from, LLVMAttributeFunctionIndex);
   LLVMAttributeRef *attrs = arena_array(e->arena, n ? n : 1, sizeof *attrs);
-  LLVMGetAttributesAtIndex(e->model, LLVMAttributeFunctionIndex, attrs);
+  LLVMGetAttributesAtIndex(e->attrs_from, LLVMAttributeFunctionIndex, attrs);
   for (unsigned i = 0; i < n; i++)
     if (LLVMIsStringAttribute(attrs[i]))
       LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, attrs[i]);
@@ -227,7 +228,8 @@ static void describe_buffers(Emitter *e, LLVMValueRef f) {
   add_enum_attr(e, f, 3, "align", GH_ARENA_ALIGN);
 }
 
-// One argument of a kernel call, of the kernel's parameter type.
+// One argument of a kernel call, of the kernel's parameter type; bases are
+// the layer's input, output and arena.
 static LLVMValueRef build_arg(Emitter *e, const Arg *a, LLVMTypeRef type,
                               LLVMValueRef bases[3]) {
   LLVMTypeKind kind = LLVMGetTypeKind(type);
@@ -250,8 +252,10 @@ static LLVMValueRef build_arg(Emitter *e, const Arg *a, LLVMTypeRef type,
   case ARG_ARENA:
   case ARG_WEIGHTS: {
     gh_assert(kind == LLVMPointerTypeKind && a->value >= 0);
-    LLVMValueRef base = a->kind == ARG_WEIGHTS ? e->weights
-                                               : bases[a->kind - ARG_INPUT];
+    LLVMValueRef base = a->kind == ARG_INPUT    ? bases[0]
+                        : a->kind == ARG_OUTPUT ? bases[1]
+                        : a->kind == ARG_ARENA  ? bases[2]
+                                                : e->weights;
     gh_assert(base);
     if (a->value == 0)
       return base;
@@ -261,6 +265,11 @@ static LLVMValueRef build_arg(Emitter *e, const Arg *a, LLVMTypeRef type,
   }
   gh_assert(!"unknown argument kind");
   return NULL;
+}
+
+static LLVMBasicBlockRef new_block(Emitter *e, LLVMValueRef f,
+                                   const char *name) {
+  return LLVMAppendBasicBlockInContext(e->ctx, f, name);
 }
 
 // Schedule entry k as its own function of (input, output, arena): the
@@ -282,7 +291,7 @@ static LLVMValueRef add_layer(Emitter *e, int k, const Call *c,
   LLVMSetLinkage(f, LLVMInternalLinkage);
   add_enum_attr(e, f, LLVMAttributeFunctionIndex, "noinline", 0);
   describe_buffers(e, f);
-  LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, f, ""));
+  LLVMPositionBuilderAtEnd(e->b, new_block(e, f, "entry"));
   LLVMValueRef bases[3] = {LLVMGetParam(f, 0), LLVMGetParam(f, 1),
                            LLVMGetParam(f, 2)};
   LLVMValueRef args[MAX_CALL_ARGS];
@@ -322,13 +331,11 @@ static LLVMValueRef add_run(Emitter *e) {
   LLVMSetValueName2(in, "input", 5);
   LLVMSetValueName2(out, "output", 6);
   LLVMSetValueName2(arena, "arena", 5);
-  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, run, "entry"),
-                    null = LLVMAppendBasicBlockInContext(e->ctx, run, "null"),
-                    aligned =
-                        LLVMAppendBasicBlockInContext(e->ctx, run, "check_align"),
-                    misaligned =
-                        LLVMAppendBasicBlockInContext(e->ctx, run, "misaligned"),
-                    body = LLVMAppendBasicBlockInContext(e->ctx, run, "layers");
+  LLVMBasicBlockRef entry = new_block(e, run, "entry"),
+                    null = new_block(e, run, "null"),
+                    aligned = new_block(e, run, "check_align"),
+                    misaligned = new_block(e, run, "misaligned"),
+                    body = new_block(e, run, "layers");
   LLVMBuilderRef b = e->b;
   LLVMPositionBuilderAtEnd(b, entry);
   LLVMValueRef any_null = LLVMBuildOr(
@@ -372,11 +379,11 @@ static void internalise(Emitter *e, LLVMValueRef run) {
   }
 }
 
-static void verify(LLVMModuleRef mod, const char *when) {
+// A module that does not verify is a bug in this file.
+static void verify(LLVMModuleRef mod) {
   char *msg = NULL;
   if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
-    fprintf(stderr, "ghostcc: invalid LLVM module %s:\n%s\n", when,
-            msg ? msg : "");
+    fprintf(stderr, "ghostcc: invalid LLVM module:\n%s\n", msg ? msg : "");
     gh_assert(!"the LLVM module verifies");
   }
   LLVMDisposeMessage(msg);
@@ -462,7 +469,7 @@ void emit_llvm(const Graph *g, const MemPlan *plan, const Schedule *s,
   add_provenance(&e, provenance);
   add_weights(&e);
   internalise(&e, add_run(&e));
-  verify(e.mod, "as built");
+  verify(e.mod);
   optimise(e.mod, tm);
   write_module(&e, tm, kind, out);
 
