@@ -41,6 +41,10 @@ Target target_resolve(const char *triple, const char *cpu) {
   }
   if (!cpu)
     cpu = "generic";
+  // ELF on Linux and Android only: the tests cover those; other systems
+  // would get another object format and ABI.
+  if (!strstr(triple, "-linux"))
+    gh_error("--target: unsupported triple '%s' (%s)", triple, known);
   Target t = {.triple = triple, .cpu = cpu};
   bool host = strcmp(triple, HOST_TRIPLE ? HOST_TRIPLE : "") == 0;
   if (starts_with(triple, "x86_64-")) {

@@ -34,8 +34,8 @@ TINY = CASES / "tiny.yaml"
 GHOSTNET = REPO / "specs" / "ghostnet.yaml"
 GCC = ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-c"]
 OPTIONS = ["-o", "--name", "--weights", "--random-weights", "--width",
-           "--resolution", "--set", "--emit", "--summary", "--dump-ir",
-           "--help", "--version"]
+           "--resolution", "--set", "--emit", "--target", "--cpu", "--summary",
+           "--dump-ir", "--help", "--version"]
 RANDOM = ["--random-weights", "1"]
 
 
@@ -256,6 +256,18 @@ CLI_CASES = {
         [TINY, "--random-weights"], ["error: --random-weights needs a value"]),
     "unknown_emit_kind": cli_case([TINY, *RANDOM, "--emit", "h"],
                                   ["error: --emit: unknown kind 'h'"]),
+    "unknown_target": cli_case(
+        [TINY, *RANDOM, "--target", "x86_64-apple-darwin"],
+        ["error: --target: unsupported triple 'x86_64-apple-darwin'"]),
+    "unknown_x86_cpu": cli_case(
+        [TINY, *RANDOM, "--cpu", "pentium"],
+        ["error: --cpu: unknown x86-64 CPU 'pentium'"]),
+    "unknown_arm_cpu": cli_case(
+        [TINY, *RANDOM, "--target", "aarch64-linux-gnu", "--cpu", "x86-64-v4"],
+        ["error: --cpu: unknown aarch64 CPU 'x86-64-v4'"]),
+    "native_for_another_machine": cli_case(
+        [TINY, *RANDOM, "--target", "aarch64-linux-gnu", "--cpu", "native"],
+        ["error: --cpu native: the host is not aarch64-linux-gnu"]),
     "no_spec": cli_case(RANDOM, ["usage: ghostcc SPEC"]),
     "two_specs": cli_case([TINY, TINY, *RANDOM],
                           ["error: more than one spec"]),
