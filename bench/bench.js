@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Times ONNX Runtime (in this process, via onnxruntime-node) and a
-// ghostcc-generated model (a child process, bench/runner.c) on the same
-// network, weights and input, alternating between the two in rounds.
+// Times ONNX Runtime (in this process, via onnxruntime-node) and the model
+// from each of ghostcc's backends (child processes, bench/runner.c linked
+// with the C backend's files or the LLVM backend's object) on the same
+// network, weights and input, alternating between the three in rounds.
 //
 // usage: node bench/bench.js [--runs N] [--warmup N] [--round N]
 //          [--peak GFLOPS] [--probe TEXT] [--json FILE] DIR...
 // Each DIR (prepared by bench/run.sh) holds bench.json ({name, macs,
-// resolution, cflags, cc}), model.onnx, input.bin, expected.bin and the
-// runner binary. Prints one table row per network; exits 1 if any
-// network's outputs disagree or a runtime fails.
+// resolution, cc, cflags, cpu}), model.onnx, input.bin, expected.bin and
+// the binaries runner and runner-llvm. Prints one table row per network;
+// exits 1 if any network's outputs disagree or a runtime fails.
 'use strict';
 
 const fs = require('fs');
@@ -19,6 +20,13 @@ const { spawn } = require('child_process');
 const { performance } = require('perf_hooks');
 
 const RTOL = 1e-4; // same as tests/golden/harness.c
+
+// ghostcc's contestants: key (JSON field and output file), table label and
+// the runner binary bench/run.sh builds in each network's directory.
+const BACKENDS = [
+  { key: 'c', label: 'C', exe: 'runner' },
+  { key: 'llvm', label: 'LLVM', exe: 'runner-llvm' },
+];
 
 function usage(msg) {
   if (msg) console.error(`bench.js: ${msg}`);
@@ -87,26 +95,33 @@ function stats(times) {
 
 // The ghostcc model as a child process speaking bench/runner.c's protocol.
 class Runner {
-  constructor(exe, input, output) {
+  constructor(label, exe, input, output) {
+    this.label = label;
+    this.exe = exe;
     this.child = spawn(exe, [input, output], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = readline.createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
     this.exited = new Promise((resolve) => this.child.on('exit', (code, sig) => resolve(sig || code)));
-    this.child.on('error', () => {});
+    this.spawnError = null;
+    this.child.on('error', (e) => { this.spawnError = e; });
   }
+  fail(msg) { return new Error(`${this.label} runner (${this.exe}): ${msg}`); }
   async line() {
     const r = await this.lines.next();
-    if (r.done) throw new Error(`runner exited (${await this.exited}) without answering`);
-    if (r.value.startsWith('error')) throw new Error(`runner: ${r.value}`);
+    if (r.done) {
+      throw this.fail(this.spawnError ? `cannot start (${this.spawnError.code || this.spawnError.message})`
+                                      : `exited (${await this.exited}) without answering`);
+    }
+    if (r.value.startsWith('error')) throw this.fail(r.value);
     return r.value;
   }
   async ready() {
     const l = await this.line();
-    if (!l.startsWith('ready')) throw new Error(`runner: unexpected "${l}"`);
+    if (!l.startsWith('ready')) throw this.fail(`unexpected "${l}"`);
   }
   async run(n) {
     this.child.stdin.write(`run ${n}\n`);
     const t = (await this.line()).trim().split(' ').map(Number);
-    if (t.length !== n || t.some((x) => !(x >= 0))) throw new Error('runner: bad timing line');
+    if (t.length !== n || t.some((x) => !(x >= 0))) throw this.fail('bad timing line');
     return t;
   }
   async quit() {
@@ -128,7 +143,7 @@ async function ortRuns(session, feeds, n) {
 
 async function benchOne(ort, dir, opt) {
   const info = JSON.parse(fs.readFileSync(path.join(dir, 'bench.json'), 'utf8'));
-  const row = { name: info.name, macs: info.macs, ok: false, notes: [] };
+  const row = { name: info.name, macs: info.macs, ok: false, agree: {}, vsTorch: {} };
   const input = readFloats(path.join(dir, 'input.bin'));
   const expected = readFloats(path.join(dir, 'expected.bin'));
   const R = info.resolution;
@@ -143,37 +158,40 @@ async function benchOne(ort, dir, opt) {
   });
   const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [1, 3, R, R]) };
   const ortOut = Float32Array.from((await session.run(feeds))[session.outputNames[0]].data);
+  row.vsTorch.ort = compare(ortOut, expected);
 
-  const cOutFile = path.join(dir, 'ghostcc_out.bin');
-  const runner = new Runner(path.join(dir, 'runner'), path.join(dir, 'input.bin'), cOutFile);
+  const runners = [];
   try {
-    await runner.ready();
-    const cOut = readFloats(cOutFile);
-    row.agree = compare(cOut, ortOut);
-    row.ortVsTorch = compare(ortOut, expected);
-    row.ghostccVsTorch = compare(cOut, expected);
-    row.ok = row.agree.ok;
+    for (const b of BACKENDS) {
+      const outFile = path.join(dir, `ghostcc_${b.key}_out.bin`);
+      const runner = new Runner(b.label, path.join(dir, b.exe), path.join(dir, 'input.bin'), outFile);
+      runners.push(runner);
+      await runner.ready();
+      const out = readFloats(outFile);
+      // ORT is the reference each backend must agree with.
+      row.agree[b.key] = compare(out, ortOut);
+      row.vsTorch[b.key] = compare(out, expected);
+    }
+    row.ok = BACKENDS.every((b) => row.agree[b.key].ok);
 
-    // Warm-up, then alternate rounds; the side that goes first alternates
-    // too, so neither always runs right after the other.
-    await ortRuns(session, feeds, opt.warmup);
-    if (opt.warmup > 0) await runner.run(opt.warmup);
-    const tOrt = [], tC = [];
-    for (let r = 0; tOrt.length < opt.runs; r++) {
-      const k = Math.min(opt.round, opt.runs - tOrt.length);
-      if (r % 2 === 0) {
-        tOrt.push(...await ortRuns(session, feeds, k));
-        tC.push(...await runner.run(k));
-      } else {
-        tC.push(...await runner.run(k));
-        tOrt.push(...await ortRuns(session, feeds, k));
+    // Warm-up, then rounds of every contestant in turn; which one goes
+    // first rotates, so none always runs right after the same other one.
+    const contestants = [
+      { key: 'ort', times: [], run: (k) => ortRuns(session, feeds, k) },
+      ...BACKENDS.map((b, i) => ({ key: b.key, times: [], run: (k) => runners[i].run(k) })),
+    ];
+    if (opt.warmup > 0) for (const c of contestants) await c.run(opt.warmup);
+    for (let r = 0, done = 0; done < opt.runs; r++, done += opt.round) {
+      const k = Math.min(opt.round, opt.runs - done);
+      for (let j = 0; j < contestants.length; j++) {
+        const c = contestants[(r + j) % contestants.length];
+        c.times.push(...await c.run(k));
       }
     }
-    row.ort = stats(tOrt);
-    row.ghostcc = stats(tC);
-    await runner.quit();
+    for (const c of contestants) row[c.key] = stats(c.times);
+    for (const runner of runners) await runner.quit();
   } catch (e) {
-    runner.kill();
+    for (const runner of runners) runner.kill();
     throw e;
   } finally {
     await session.release();
@@ -190,18 +208,21 @@ function perfCell(macs, ms, peak) {
 }
 
 function printTable(rows, peak) {
-  const head = ['network', 'MMACs', 'ORT min / med ms', 'ghostcc min / med ms',
-                'ORT/ghostcc med (min)', 'ghostcc GFLOP/s (% peak)', 'ORT GFLOP/s (% peak)', 'outputs'];
+  const head = ['network', 'MMACs', 'ORT min / med ms',
+                ...BACKENDS.map((b) => `${b.label} min / med ms`),
+                ...BACKENDS.map((b) => `ORT/${b.label} med (min)`),
+                'ORT GFLOP/s (% peak)',
+                ...BACKENDS.map((b) => `${b.label} GFLOP/s (% peak)`),
+                'outputs'];
   const body = rows.map((r) => {
-    if (r.error) return [r.name, '-', '-', '-', '-', '-', '-', 'ERROR'];
+    if (r.error) return [r.name, ...head.slice(1, -1).map(() => '-'), 'ERROR'];
     return [
       r.name,
       fmt(r.macs / 1e6, 1),
-      `${fmt(r.ort.min, 2)} / ${fmt(r.ort.median, 2)}`,
-      `${fmt(r.ghostcc.min, 2)} / ${fmt(r.ghostcc.median, 2)}`,
-      `${fmt(r.ort.median / r.ghostcc.median, 2)}x (${fmt(r.ort.min / r.ghostcc.min, 2)}x)`,
-      perfCell(r.macs, r.ghostcc.median, peak),
-      perfCell(r.macs, r.ort.median, peak),
+      ...['ort', ...BACKENDS.map((b) => b.key)].map((k) => `${fmt(r[k].min, 2)} / ${fmt(r[k].median, 2)}`),
+      ...BACKENDS.map((b) => `${fmt(r.ort.median / r[b.key].median, 2)}x ` +
+                             `(${fmt(r.ort.min / r[b.key].min, 2)}x)`),
+      ...['ort', ...BACKENDS.map((b) => b.key)].map((k) => perfCell(r.macs, r[k].median, peak)),
       r.ok ? 'agree' : 'FAIL',
     ];
   });
@@ -231,15 +252,19 @@ async function main() {
   }
 
   const info = opt.dirs.length ? JSON.parse(fs.readFileSync(path.join(opt.dirs[0], 'bench.json'), 'utf8')) : {};
+  const names = ['ORT', ...BACKENDS.map((b) => b.label)];
   console.log('');
   console.log(`ONNX Runtime ${ort.env.versions.node} (onnxruntime-node, CPU EP, intra/inter-op threads 1, ` +
-              'graph optimization all, sequential) vs ghostcc');
-  console.log(`ghostcc built with: ${info.cc} ${info.cflags}`);
+              'graph optimization all, sequential) vs ghostcc\'s two backends, kernels for ' +
+              `--cpu ${info.cpu}:`);
+  console.log(`  C:    the generated C built with ${info.cc} ${info.cflags}`);
+  console.log(`  LLVM: the object from ghostcc --emit obj (LLVM -O3), linked with ${info.cc}`);
   console.log(`FMA peak, one core: ${opt.peak > 0 ? opt.peak.toFixed(1) + ' GFLOP/s' : 'not measured'}` +
               (opt.probe ? ` (${opt.probe})` : ''));
-  console.log(`${opt.warmup} warm-up + ${opt.runs} timed runs each, batch 1, alternating ORT and ghostcc ` +
-              `in rounds of ${opt.round}`);
-  console.log('ORT/ghostcc > 1: ghostcc is faster. GFLOP/s = 2 x MACs / median time.');
+  console.log(`${opt.warmup} warm-up + ${opt.runs} timed runs each, batch 1, alternating ${names.join(', ')} ` +
+              `in rounds of ${opt.round} (which goes first rotates)`);
+  console.log(`${BACKENDS.map((b) => `ORT/${b.label}`).join(', ')} > 1: that backend is faster than ORT. ` +
+              'GFLOP/s = 2 x MACs / median time.');
   const load = os.loadavg()[0], cpus = os.cpus().length;
   if (load > 0.5 * cpus) {
     console.log(`note: load average ${load.toFixed(1)} on ${cpus} CPUs: other processes compete for the ` +
@@ -248,17 +273,23 @@ async function main() {
   console.log('');
   printTable(rows, opt.peak);
   console.log('');
+  const d = (c) => `${c.maxDiff.toExponential(2)} (${c.rel.toExponential(1)})` +
+                   (c.sameArgmax ? '' : ' argmax DIFFERENT');
   for (const r of rows) {
     if (r.error) { console.log(`${r.name}: ERROR: ${r.error}`); continue; }
-    const d = (c) => `max|diff| ${c.maxDiff.toExponential(2)} (${c.rel.toExponential(2)} of max|ref|), ` +
-                     `argmax ${c.sameArgmax ? 'same' : 'DIFFERENT'}`;
-    console.log(`${r.name}: ghostcc vs ORT ${d(r.agree)}${r.agree.ok ? '' : ' -> FAIL'}; ` +
-                `ORT vs torch f64 ${d(r.ortVsTorch)}; ghostcc vs torch f64 ${d(r.ghostccVsTorch)}`);
+    const vsOrt = BACKENDS.map((b) => `${b.label} ${d(r.agree[b.key])}${r.agree[b.key].ok ? '' : ' -> FAIL'}`);
+    const vsTorch = ['ort', ...BACKENDS.map((b) => b.key)].map((k, i) => `${names[i]} ${d(r.vsTorch[k])}`);
+    console.log(`${r.name}: max|diff| (relative to max|ref|), same argmax unless noted`);
+    console.log(`  against ORT:       ${vsOrt.join(', ')}`);
+    console.log(`  against torch f64: ${vsTorch.join(', ')}`);
   }
   if (opt.json) {
     fs.writeFileSync(opt.json, JSON.stringify({ peak_gflops: opt.peak, probe: opt.probe, runs: opt.runs,
                                                 warmup: opt.warmup, round: opt.round,
-                                                ort_version: ort.env.versions.node, rows }, null, 1) + '\n');
+                                                ort_version: ort.env.versions.node,
+                                                cc: info.cc, cflags: info.cflags, cpu: info.cpu,
+                                                backends: BACKENDS.map((b) => b.key), rows },
+                                              null, 1) + '\n');
   }
   process.exit(rows.every((r) => r.ok) ? 0 : 1);
 }

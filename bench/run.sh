@@ -1,5 +1,6 @@
 #!/bin/sh
-# Benchmark: ghostcc's generated C against ONNX Runtime, one core, batch 1.
+# Benchmark: ghostcc's two backends (generated C, LLVM object) against ONNX
+# Runtime, one core, batch 1.
 #
 # usage: bench/run.sh [--runs N] [--warmup N] [--round N] [NETWORK ...]
 #
@@ -11,17 +12,21 @@
 # For each network, into build/bench/NETWORK/:
 #   1. bench/export.py: the reference's weights, input and float64 logits,
 #      and the same torch model exported to ONNX (model.onnx);
-#   2. ghostcc SPEC --weights ... -o gen --name model;
-#   3. $CC $BENCH_CFLAGS gen/*.c bench/runner.c -> runner
+#   2. ghostcc SPEC --weights ... --cpu $GHOSTCC_CPU -o gen --name model,
+#      then $CC $BENCH_CFLAGS gen/*.c bench/runner.c -> runner;
+#   3. ghostcc ... --emit obj --cpu $GHOSTCC_CPU -o gen-llvm --name model
+#      (LLVM at -O3), then $CC $BENCH_CFLAGS bench/runner.c gen-llvm/model.o
+#      -> runner-llvm
 # then bench/fma_probe.c measures the core's FMA peak and bench/bench.js
-# times ONNX Runtime (onnxruntime-node, in-process) and the runner (a child
-# process) alternately, checks that their outputs agree and prints a table.
+# times ONNX Runtime (onnxruntime-node, in-process) and the two runners
+# (child processes) in alternating rounds, checks that the outputs agree
+# and prints a table.
 #
 # Environment: GHOSTCC (a ghostcc binary; default: build it with
-# scripts/build.sh), GHOSTCC_CPU (ghostcc's --cpu; default native: the
-# kernels for this machine's best ISA), CC (default cc), BENCH_CFLAGS
-# (default "-O3 -march=native", which must enable that ISA), PYTHON
-# (default /usr/bin/python3, with torch).
+# scripts/build.sh), GHOSTCC_CPU (ghostcc's --cpu for both backends;
+# default native: the kernels for this machine's best ISA), CC (default
+# cc), BENCH_CFLAGS (default "-O3 -march=native", which must enable that
+# ISA), PYTHON (default /usr/bin/python3, with torch).
 set -eu
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
@@ -43,7 +48,7 @@ while [ $# -gt 0 ]; do
     --runs) [ $# -ge 2 ] || die "--runs needs a value"; runs=$2; shift 2 ;;
     --warmup) [ $# -ge 2 ] || die "--warmup needs a value"; warmup=$2; shift 2 ;;
     --round) [ $# -ge 2 ] || die "--round needs a value"; round=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) nets="$nets $1"; shift ;;
   esac
@@ -101,23 +106,39 @@ mkdir -p "$out"
 
 json_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 
-# prepare NAME DIR: everything but the timing; output goes to DIR/prepare.log.
+# prepare NAME DIR: everything but the timing; output goes to DIR/prepare.log,
+# whose last line says which step failed.
 prepare() {
   name=$1 dir=$2 spec=$root/specs/$1.yaml
   res=$(sed -n 's/^resolution:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$spec" | head -n 1)
   [ -n "$res" ] || { echo "no top-level resolution: in $spec"; return 1; }
-  "$python" "$root/bench/export.py" --model "$name" --out "$dir" --resolution "$res" || return 1
-  rm -rf "$dir/gen" "$dir/runner"
-  "$ghostcc" "$spec" --weights "$dir/weights.safetensors" --resolution "$res" \
-    --cpu "$cpu" -o "$dir/gen" --name model || return 1
+  "$python" "$root/bench/export.py" --model "$name" --out "$dir" --resolution "$res" ||
+    { echo "bench/export.py failed"; return 1; }
+  rm -rf "$dir/gen" "$dir/runner" "$dir/gen-llvm" "$dir/runner-llvm"
   macs=$("$ghostcc" "$spec" --resolution "$res" --summary |
          sed -n 's/^total: .*, \([0-9][0-9]*\) MACs.*/\1/p')
   [ -n "$macs" ] || { echo "no 'total: ... MACs' line in ghostcc --summary"; return 1; }
+
+  "$ghostcc" "$spec" --weights "$dir/weights.safetensors" --resolution "$res" \
+    --cpu "$cpu" -o "$dir/gen" --name model ||
+    { echo "C runner: ghostcc (C backend, --cpu $cpu) failed"; return 1; }
   # shellcheck disable=SC2086
-  $cc $cflags -I "$dir/gen" "$dir"/gen/*.c "$root/bench/runner.c" -lm -o "$dir/runner" || return 1
+  $cc $cflags -I "$dir/gen" "$dir"/gen/*.c "$root/bench/runner.c" -lm -o "$dir/runner" ||
+    { echo "C runner: $cc $cflags on gen/*.c + bench/runner.c failed"; return 1; }
+
+  "$ghostcc" "$spec" --weights "$dir/weights.safetensors" --resolution "$res" \
+    --emit obj --cpu "$cpu" -o "$dir/gen-llvm" --name model ||
+    { echo "LLVM runner: ghostcc --emit obj --cpu $cpu failed"; return 1; }
+  # The object carries its own code generation; BENCH_CFLAGS only builds
+  # the harness around it.
+  # shellcheck disable=SC2086
+  $cc $cflags -I "$dir/gen-llvm" "$root/bench/runner.c" "$dir/gen-llvm/model.o" -lm \
+    -o "$dir/runner-llvm" ||
+    { echo "LLVM runner: linking bench/runner.c with gen-llvm/model.o failed"; return 1; }
   {
     printf '{"name": %s, "macs": %s, "resolution": %s, ' "$(json_str "$name")" "$macs" "$res"
-    printf '"cc": %s, "cflags": %s}\n' "$(json_str "$cc")" "$(json_str "$cflags")"
+    printf '"cc": %s, "cflags": %s, "cpu": %s}\n' \
+      "$(json_str "$cc")" "$(json_str "$cflags")" "$(json_str "$cpu")"
   } >"$dir/bench.json"
 }
 
@@ -131,7 +152,8 @@ for n in $todo; do
     echo " ok"
     dirs="$dirs $dir"
   else
-    echo " FAILED; last lines of $dir/prepare.log:"
+    echo " FAILED: $(tail -n 1 "$dir/prepare.log")"
+    echo "  last lines of $dir/prepare.log:"
     tail -n 15 "$dir/prepare.log" | sed 's/^/  /'
     failed="$failed $n"
   fi
