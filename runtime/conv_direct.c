@@ -101,7 +101,9 @@ typedef struct {
   int rows, cols;  // outputs: rows x cols
   int hq, pq;      // each polyphase plane: hq rows of pq floats
   int nqy, nqx;    // planes: min(sh, kh) x min(sw, kw)
-  int plane;       // floats of one channel's planes: nqy*nqx*hq*pq
+  int qplane;      // floats from one plane to the next: hq*pq rounded up
+                   // to whole vectors, plus one of slack
+  int plane;       // floats of one channel's planes: nqy*nqx*qplane
 } GhrConvDirectBand;
 
 static void ghr_conv_direct_band_shape(GhrConvDirectBand *b, int oy0,
@@ -115,7 +117,8 @@ static void ghr_conv_direct_band_shape(GhrConvDirectBand *b, int oy0,
   b->nqx = sw < kw ? sw : kw;
   b->hq = rows + (kh - 1) / sh;
   b->pq = cols + (kw - 1) / sw;
-  b->plane = b->nqy * b->nqx * b->hq * b->pq;
+  b->qplane = (b->hq * b->pq + 2 * GHR_VW - 1) / GHR_VW * GHR_VW;
+  b->plane = b->nqy * b->nqx * b->qplane;
 }
 
 // off[tap] = where tap (ky, kx) of output (0, 0) is in a channel's planes.
@@ -123,57 +126,167 @@ static void ghr_conv_direct_tap_offsets(int *off, const GhrConvDirectBand *b,
                                         int kh, int kw, int sh, int sw) {
   for (int ky = 0; ky < kh; ++ky)
     for (int kx = 0; kx < kw; ++kx)
-      off[ky * kw + kx] = ((ky % sh) * b->nqx + kx % sw) * b->hq * b->pq +
+      off[ky * kw + kx] = ((ky % sh) * b->nqx + kx % sw) * b->qplane +
                           (ky / sh) * b->pq + kx / sw;
 }
 
-// Writes the band's polyphase planes of input plane src (ih, iw), zero
-// padded and times scale, to dst (b->plane floats). Rows are written in
-// order with whole vectors, so a store may run up to GHR_VW - 1 floats past
-// its row, into the next row (written after it) or past dst.
+// s[0 .. n) (n <= GHR_VW; zeros past it), loaded whole when the avail
+// floats from s on allow: masked loads are slow on data that misses the
+// cache.
+static inline ghr_vec ghr_conv_direct_load(const float *s, int n,
+                                           ptrdiff_t avail) {
+  if (n <= 0) return ghr_vzero();
+  return n == GHR_VW || avail >= GHR_VW ? ghr_vload(s) : ghr_vload_n(s, n);
+}
+
+// The first n (0 < n <= GHR_VW) lanes of v to d.
+static inline void ghr_conv_direct_store_n(float *d, ghr_vec v, int n) {
+  if (n == GHR_VW)
+    ghr_vstore(d, v);
+  else
+    ghr_vstore_n(d, v, n);
+}
+
+// d[0 .. n) = s[0 .. n) times scale; nothing else is stored, so the zeros
+// around d stay. avail: floats readable from s on (n or more).
+static inline void ghr_conv_direct_copy(float *d, const float *s, int n,
+                                        ghr_vec scale, ptrdiff_t avail) {
+  int j = 0;
+  for (; j + GHR_VW <= n; j += GHR_VW)
+    ghr_vstore(d + j, ghr_vmul(ghr_vload(s + j), scale));
+  if (j < n)
+    ghr_vstore_n(
+        d + j, ghr_vmul(ghr_conv_direct_load(s + j, n - j, avail - j), scale),
+        n - j);
+}
+
+// The even floats of s[0 .. n_even + n_odd) times scale to de[0 .. n_even),
+// the odd ones to dodd[0 .. n_odd) (n_odd is n_even or n_even - 1): one
+// pass over s for both column planes of stride 2. avail as for copy.
+static inline void ghr_conv_direct_split(float *de, float *dodd,
+                                         const float *s, int n_even,
+                                         int n_odd, ghr_vec scale,
+                                         ptrdiff_t avail) {
+  int k = 0;  // pairs of floats done
+  for (; k + GHR_VW <= n_odd; k += GHR_VW) {
+    const ghr_vec a = ghr_vload(s + 2 * k), b = ghr_vload(s + 2 * k + GHR_VW);
+    ghr_vstore(de + k, ghr_vmul(ghr_veven(a, b), scale));
+    ghr_vstore(dodd + k, ghr_vmul(ghr_vodd(a, b), scale));
+  }
+  if (k < n_even) {
+    const int rest = n_even + n_odd - 2 * k;  // floats left, < 2*GHR_VW
+    const ptrdiff_t left = avail - 2 * k;
+    const ghr_vec a = ghr_conv_direct_load(
+        s + 2 * k, rest < GHR_VW ? rest : GHR_VW, left);
+    const ghr_vec b = ghr_conv_direct_load(s + 2 * k + GHR_VW, rest - GHR_VW,
+                                           left - GHR_VW);
+    ghr_conv_direct_store_n(de + k, ghr_vmul(ghr_veven(a, b), scale),
+                            n_even - k);
+    if (n_odd > k)
+      ghr_vstore_n(dodd + k, ghr_vmul(ghr_vodd(a, b), scale), n_odd - k);
+  }
+}
+
+// Where a band's input goes in its planes, the same for every channel:
+// which input rows exist for each plane row qy, which columns for each
+// plane column qx.
+typedef struct {
+  int i0[GHR_CONV_DIRECT_MAX_TAPS], i1[GHR_CONV_DIRECT_MAX_TAPS];  // rows
+  int row0[GHR_CONV_DIRECT_MAX_TAPS];  // input row of plane row 0, per qy
+  int lo[GHR_CONV_DIRECT_MAX_TAPS], n[GHR_CONV_DIRECT_MAX_TAPS];  // columns
+  int first[GHR_CONV_DIRECT_MAX_TAPS];  // input column of plane column lo
+  // Stride 2: each input row goes to both column planes in one pass, input
+  // columns [c0, c0 + n_even + n_odd): the even offsets to plane pe from
+  // column je, the odd ones to plane 1 - pe from column jo.
+  int split, c0, pe, je, jo, n_even, n_odd;
+} GhrConvDirectCopy;
+
+static void ghr_conv_direct_plan_copy(GhrConvDirectCopy *cp,
+                                      const GhrConvDirectBand *b, int ih,
+                                      int iw, int sh, int sw, int ph,
+                                      int pw) {
+  for (int qy = 0; qy < b->nqy; ++qy) {
+    // Plane row i holds input row (oy0 + i)*sh + qy - ph.
+    cp->row0[qy] = b->oy0 * sh + qy - ph;
+    ghr_conv_direct_inside(cp->row0[qy], sh, ih, b->hq, &cp->i0[qy],
+                           &cp->i1[qy]);
+  }
+  for (int qx = 0; qx < b->nqx; ++qx) {
+    // Plane column j holds input column (ox0 + j)*sw + qx - pw.
+    const int col0 = b->ox0 * sw + qx - pw;
+    int hi;
+    ghr_conv_direct_inside(col0, sw, iw, b->pq, &cp->lo[qx], &hi);
+    cp->n[qx] = hi - cp->lo[qx];
+    cp->first[qx] = col0 + cp->lo[qx] * sw;
+  }
+  // Input column c goes to plane (c + pw) % 2, column (c + pw) / 2 - ox0.
+  cp->split = sw == 2 && b->nqx == 2;
+  int c0 = 2 * b->ox0 - pw, c1 = 2 * (b->ox0 + b->pq) - pw;
+  if (c0 < 0) c0 = 0;
+  if (c1 > iw) c1 = iw;
+  if (c1 < c0) c1 = c0;
+  cp->c0 = c0;
+  cp->pe = (c0 + pw) % 2;
+  cp->je = (c0 + pw) / 2 - b->ox0;
+  cp->jo = (c0 + 1 + pw) / 2 - b->ox0;
+  cp->n_even = (c1 - c0 + 1) / 2;
+  cp->n_odd = (c1 - c0) / 2;
+}
+
+// Zeroes the plane rows of the band that no input row fills (top and bottom
+// padding), in each of `slots` channels' planes b->plane floats apart.
+static void ghr_conv_direct_clear_rows(float *planes, const GhrConvDirectBand *b,
+                                       const GhrConvDirectCopy *cp, int slots) {
+  for (int c = 0; c < slots; ++c)
+    for (int qy = 0; qy < b->nqy; ++qy)
+      for (int qx = 0; qx < b->nqx; ++qx) {
+        float *p = planes + (size_t)c * b->plane +
+                   (size_t)(qy * b->nqx + qx) * b->qplane;
+        for (int i = 0; i < b->hq; ++i)
+          if (i < cp->i0[qy] || i >= cp->i1[qy])
+            for (int j = 0; j < b->pq; ++j) p[(size_t)i * b->pq + j] = 0.0f;
+      }
+}
+
+// Copies input plane src (iw wide; avail floats readable from src on),
+// times scale, into one channel's planes at dst, whose padding is already
+// zero: input row by input row, in order, each plane row a tight loop.
 GHR_CONV_DIRECT_NO_LIBCALLS
 static void ghr_conv_direct_fill(float *dst, const GhrConvDirectBand *b,
-                                 const float *src, int ih, int iw,
-                                 float scale, int sh, int sw, int ph,
-                                 int pw) {
-  const ghr_vec zero = ghr_vzero(), vscale = ghr_vset1(scale);
-  float *d = dst;
-  for (int qy = 0; qy < b->nqy; ++qy)
+                                 const GhrConvDirectCopy *cp,
+                                 const float *src, ptrdiff_t avail, int iw,
+                                 float scale, int sh, int sw) {
+  const ghr_vec v = ghr_vset1(scale);
+  const size_t pq = (size_t)b->pq, qplane = (size_t)b->qplane;
+  const ptrdiff_t step = (ptrdiff_t)sh * iw;  // input floats per plane row
+  for (int qy = 0; qy < b->nqy; ++qy) {
+    const int i0 = cp->i0[qy], rows = cp->i1[qy] - i0;
+    float *row = dst + qy * b->nqx * qplane + i0 * pq;
+    const ptrdiff_t at = (ptrdiff_t)(cp->row0[qy] + i0 * sh) * iw;
+    if (cp->split) {
+      float *de = row + cp->pe * qplane + cp->je;
+      float *dodd = row + (1 - cp->pe) * qplane + cp->jo;
+      const float *s = src + at + cp->c0;
+      ptrdiff_t left = avail - at - cp->c0;
+      for (int r = 0; r < rows; ++r, de += pq, dodd += pq, s += step,
+               left -= step)
+        ghr_conv_direct_split(de, dodd, s, cp->n_even, cp->n_odd, v, left);
+      continue;
+    }
     for (int qx = 0; qx < b->nqx; ++qx) {
-      // Column j of the plane is input column (ox0 + j)*sw + qx - pw.
-      const int col0 = b->ox0 * sw + qx - pw;
-      int lo, hi;
-      ghr_conv_direct_inside(col0, sw, iw, b->pq, &lo, &hi);
-      for (int i = 0; i < b->hq; ++i, d += b->pq) {
-        const int iy = (b->oy0 + i) * sh + qy - ph;
-        if (iy < 0 || iy >= ih || lo >= hi) {
-          for (int j = 0; j < b->pq; j += GHR_VW) ghr_vstore(d + j, zero);
-          continue;
-        }
-        for (int j = 0; j < lo; j += GHR_VW) ghr_vstore(d + j, zero);
-        const float *s = src + (size_t)iy * iw + (col0 + lo * sw);
-        if (sw == 1) {
-          int j = lo;
-          for (; j + GHR_VW <= hi; j += GHR_VW)
-            ghr_vstore(d + j, ghr_vmul(ghr_vload(s + (j - lo)), vscale));
-          if (j < hi)
-            ghr_vstore(d + j,
-                       ghr_vmul(ghr_vload_n(s + (j - lo), hi - j), vscale));
-        } else if (sw == 2) {
-          int j = lo;
-          for (; j + GHR_VW <= hi; j += GHR_VW)
-            ghr_vstore(d + j,
-                       ghr_vmul(ghr_vload_even(s + 2 * (j - lo)), vscale));
-          if (j < hi)
-            ghr_vstore(d + j, ghr_vmul(ghr_vload_even_n(s + 2 * (j - lo),
-                                                        hi - j),
-                                       vscale));
-        } else {
-          for (int j = lo; j < hi; ++j) d[j] = s[(j - lo) * sw] * scale;
-        }
-        for (int j = hi; j < b->pq; j += GHR_VW) ghr_vstore(d + j, zero);
+      float *d = row + qx * qplane + cp->lo[qx];
+      const float *s = src + at + cp->first[qx];
+      const int n = cp->n[qx];
+      if (sw == 1) {
+        ptrdiff_t left = avail - at - cp->first[qx];
+        for (int r = 0; r < rows; ++r, d += pq, s += step, left -= step)
+          ghr_conv_direct_copy(d, s, n, v, left);
+      } else {
+        for (int r = 0; r < rows; ++r, d += pq, s += step)
+          for (int j = 0; j < n; ++j) d[j] = s[j * sw] * scale;
       }
     }
+  }
 }
 
 // The im2col tile of one channel: row t (np floats apart) holds tap t of
@@ -383,12 +496,13 @@ static void ghr_conv_direct_plain(const float *in, int ic, int ih, int iw,
   }
 }
 
-// Rows of the largest band whose tile of `channels` channels fits `room`
-// floats: `planes` planes of (rows + extra_rows) x pq each; 0 if none.
+// Rows of the largest band whose planes for `channels` channels fit `room`
+// floats: per channel, `planes` planes of (rows + extra_rows) x pq floats
+// plus up to 2*GHR_VW of rounding and slack each; 0 if none.
 static int ghr_conv_direct_rows_fit(int room, int channels, int planes,
                                     int extra_rows, int pq) {
-  const long per_row = (long)channels * planes * pq;
-  const long rows = room / per_row - extra_rows;
+  const long per_plane = (long)room / channels / planes - 2 * GHR_VW;
+  const long rows = per_plane / pq - extra_rows;
   return rows < 1 ? 0 : rows > 1 << 20 ? 1 << 20 : (int)rows;
 }
 
@@ -654,7 +768,7 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
       rows = 1;
     if (rows == 0) {
       rows = 1;
-      cols = TILE / (planes * (1 + extra_rows)) - extra_cols;
+      cols = (TILE / planes - 2 * GHR_VW) / (1 + extra_rows) - extra_cols;
       if (cols > GHR_VW) cols -= cols % GHR_VW;
       if (cols < 1) {  // not even one output of one channel
         ghr_conv_direct_plain(in, ic, ih, iw, out, oc, oh, ow, packed, bias,
@@ -667,10 +781,13 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
   if (rows > oh) rows = oh;
   rows = ghr_conv_direct_even(oh, rows);
 
-  // Whole vectors may be stored and loaded up to GHR_VW - 1 floats past
-  // the data of either tile.
+  // An im2col tile's last row is written with whole vectors, up to
+  // GHR_VW - 1 floats past its data.
   float tile[TILE + GHR_VW];
-  float band_in[BAND + GHR_VW];  // one channel's planes, for im2col tiles
+  float band_in[BAND];  // one channel's planes, for im2col tiles
+  GhrConvDirectCopy cp;
+  // The layout the zeros in the tile were written for.
+  int zeroed_hq = 0, zeroed_pq = 0, zeroed_ox0 = -1, zeroed_slots = 0;
   int off[GHR_CONV_DIRECT_MAX_TAPS];   // tap offsets in the tile
   int boff[GHR_CONV_DIRECT_MAX_TAPS];  // tap offsets in band_in
   const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
@@ -713,26 +830,42 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
       int kc = (int)(TILE / cstride);
       if (kc > ic) kc = ic;
       kc = ghr_conv_direct_even(ic, kc);
+      // The padding of the planes, and the slack after each plane that
+      // masked-off lanes read: zeros that every channel's fill leaves alone.
+      // Bands of one layout and first column share the padding columns and
+      // slack; only the padding rows differ.
+      ghr_conv_direct_plan_copy(&cp, &b, ih, iw, sh, sw, ph, pw);
+      const int slots = mode == IM2COL ? 1 : kc;
+      float *const planes_at = mode == IM2COL ? band_in : tile;
+      if (b.hq != zeroed_hq || b.pq != zeroed_pq || ox0 != zeroed_ox0 ||
+          slots > zeroed_slots) {
+        for (size_t j = 0; j < (size_t)slots * b.plane; j += GHR_VW)
+          ghr_vstore(planes_at + j, ghr_vzero());
+        zeroed_hq = b.hq;
+        zeroed_pq = b.pq;
+        zeroed_ox0 = ox0;
+        zeroed_slots = slots;
+      } else {
+        ghr_conv_direct_clear_rows(planes_at, &b, &cp, slots);
+      }
 
       for (int c0 = 0; c0 < ic; c0 += kc) {
         const int n_c = ic - c0 < kc ? ic - c0 : kc;
         for (int c = 0; c < n_c; ++c) {
           const float *src = ghr_conv_direct_plane(in, c0 + c, ic, in_shuffle,
                                                    in_plane);
+          const ptrdiff_t avail = in + (size_t)ic * in_plane - src;
           const float scale = in_scale ? in_scale[c0 + c] : 1.0f;
           float *dst = tile + (size_t)c * cstride;
           if (mode != IM2COL) {
-            ghr_conv_direct_fill(dst, &b, src, ih, iw, scale, sh, sw, ph, pw);
+            ghr_conv_direct_fill(dst, &b, &cp, src, avail, iw, scale, sh, sw);
             continue;
           }
-          ghr_conv_direct_fill(band_in, &b, src, ih, iw, scale, sh, sw, ph,
-                               pw);
-          ghr_vstore(band_in + b.plane, ghr_vzero());
+          ghr_conv_direct_fill(band_in, &b, &cp, src, avail, iw, scale, sh,
+                               sw);
           ghr_conv_direct_im2col(dst, band_in, &b, boff, taps,
                                  g.per_row * GHR_VW);
         }
-        // What masked-off lanes of the last vectors read: defined, unused.
-        ghr_vstore(tile + (size_t)n_c * cstride, ghr_vzero());
 #ifdef GHR_CONV_DIRECT_CV
         if (mode == CHANNELS) {
           GhrConvDirectChannels j;

@@ -29,6 +29,19 @@
 #define GHR_DWCONV_NO_LIBCALLS
 #endif
 
+// Each call site of a band function gets its own copy, its loops unrolled
+// for constant kernel sizes, the accumulators and weights in registers.
+#if defined(__GNUC__)
+#define GHR_DWCONV_INLINE static inline __attribute__((always_inline))
+#else
+#define GHR_DWCONV_INLINE static inline
+#endif
+
+// Output rows computed together by the 3x3 and 5x5 kernels: accumulators
+// plus the broadcast weights fit the vector registers.
+#define GHR_DWCONV_ROWS_K3 4
+#define GHR_DWCONV_ROWS_K5 4
+
 enum {
   GHR_DWCONV_TILE = 4096,     // floats of padded input tile (16 KB of stack)
   GHR_DWCONV_MAX_TAPS = 49,   // up to 7x7; larger kernels take the plain path
@@ -50,56 +63,162 @@ typedef struct {
   int rows, cols;    // outputs of the band: rows x cols from (oy0, ox0)
   int oy0, ox0;
   int hq, pq;        // each plane: hq rows of pq floats
+  int plane;         // floats from one plane to the next: hq*pq rounded
+                     // up to whole vectors, plus one of slack
   int nqy, nqx;      // planes used: min(sh, kh) x min(sw, kw)
 } GhrDwconvTile;
 
-// Fills tile with the zero-padded input plane src (ih, iw) as the band's
-// polyphase planes, then GHR_VW zeros that the masked-off lanes of the last
-// vectors may read. Rows are written in order with whole vectors, so a
-// store may run past its row into the next one, written after it.
-GHR_DWCONV_NO_LIBCALLS
-static void ghr_dwconv_fill(float *tile, const GhrDwconvTile *t,
-                            const float *src, int ih, int iw, float scale,
-                            int sh, int sw, int ph, int pw) {
-  const ghr_vec zero = ghr_vzero(), vscale = ghr_vset1(scale);
-  float *d = tile;
+// s[0 .. n) (n <= GHR_VW; zeros past it), loaded whole when the avail
+// floats from s on allow: masked loads are slow on data that misses the
+// cache.
+static inline ghr_vec ghr_dwconv_load(const float *s, int n, ptrdiff_t avail) {
+  if (n <= 0) return ghr_vzero();
+  return n == GHR_VW || avail >= GHR_VW ? ghr_vload(s) : ghr_vload_n(s, n);
+}
+
+// The first n (0 < n <= GHR_VW) lanes of v to d.
+static inline void ghr_dwconv_store_n(float *d, ghr_vec v, int n) {
+  if (n == GHR_VW)
+    ghr_vstore(d, v);
+  else
+    ghr_vstore_n(d, v, n);
+}
+
+// d[0 .. n) = s[0 .. n) times scale; nothing else is stored, so the zeros
+// around d stay. avail: floats readable from s on (n or more).
+static inline void ghr_dwconv_copy(float *d, const float *s, int n,
+                                   ghr_vec scale, ptrdiff_t avail) {
+  int j = 0;
+  for (; j + GHR_VW <= n; j += GHR_VW)
+    ghr_vstore(d + j, ghr_vmul(ghr_vload(s + j), scale));
+  if (j < n)
+    ghr_vstore_n(d + j,
+                 ghr_vmul(ghr_dwconv_load(s + j, n - j, avail - j), scale),
+                 n - j);
+}
+
+// The even floats of s[0 .. n_even + n_odd) times scale to de[0 .. n_even),
+// the odd ones to dodd[0 .. n_odd) (n_odd is n_even or n_even - 1): one
+// pass over s for both column planes of stride 2. avail as for copy.
+static inline void ghr_dwconv_split(float *de, float *dodd, const float *s,
+                                    int n_even, int n_odd, ghr_vec scale,
+                                    ptrdiff_t avail) {
+  int k = 0;  // pairs of floats done
+  for (; k + GHR_VW <= n_odd; k += GHR_VW) {
+    const ghr_vec a = ghr_vload(s + 2 * k), b = ghr_vload(s + 2 * k + GHR_VW);
+    ghr_vstore(de + k, ghr_vmul(ghr_veven(a, b), scale));
+    ghr_vstore(dodd + k, ghr_vmul(ghr_vodd(a, b), scale));
+  }
+  if (k < n_even) {
+    const int rest = n_even + n_odd - 2 * k;  // floats left, < 2*GHR_VW
+    const ptrdiff_t left = avail - 2 * k;
+    const ghr_vec a = ghr_dwconv_load(s + 2 * k, rest < GHR_VW ? rest : GHR_VW,
+                                      left);
+    const ghr_vec b = ghr_dwconv_load(s + 2 * k + GHR_VW, rest - GHR_VW,
+                                      left - GHR_VW);
+    ghr_dwconv_store_n(de + k, ghr_vmul(ghr_veven(a, b), scale), n_even - k);
+    if (n_odd > k)
+      ghr_vstore_n(dodd + k, ghr_vmul(ghr_vodd(a, b), scale), n_odd - k);
+  }
+}
+
+// Where a band's input goes in its tile, the same for every channel: which
+// input rows exist for each plane row qy, which columns for each plane
+// column qx.
+typedef struct {
+  int i0[GHR_DWCONV_MAX_TAPS], i1[GHR_DWCONV_MAX_TAPS];  // plane rows [i0, i1)
+  int row0[GHR_DWCONV_MAX_TAPS];  // input row of plane row 0, per qy
+  int lo[GHR_DWCONV_MAX_TAPS], n[GHR_DWCONV_MAX_TAPS];  // columns [lo, lo+n)
+  int first[GHR_DWCONV_MAX_TAPS];  // input column of plane column lo
+  // Stride 2: each input row goes to both column planes in one pass, input
+  // columns [c0, c0 + n_even + n_odd): the even offsets to plane pe from
+  // column je, the odd ones to plane 1 - pe from column jo.
+  int split, c0, pe, je, jo, n_even, n_odd;
+} GhrDwconvCopy;
+
+static void ghr_dwconv_plan_copy(GhrDwconvCopy *cp, const GhrDwconvTile *t,
+                                 int ih, int iw, int sh, int sw, int ph,
+                                 int pw) {
+  for (int qy = 0; qy < t->nqy; ++qy) {
+    // Plane row i holds input row (oy0 + i)*sh + qy - ph.
+    cp->row0[qy] = t->oy0 * sh + qy - ph;
+    ghr_dwconv_inside(cp->row0[qy], sh, ih, t->hq, &cp->i0[qy], &cp->i1[qy]);
+  }
+  for (int qx = 0; qx < t->nqx; ++qx) {
+    // Plane column j holds input column (ox0 + j)*sw + qx - pw.
+    const int col0 = t->ox0 * sw + qx - pw;
+    int hi;
+    ghr_dwconv_inside(col0, sw, iw, t->pq, &cp->lo[qx], &hi);
+    cp->n[qx] = hi - cp->lo[qx];
+    cp->first[qx] = col0 + cp->lo[qx] * sw;
+  }
+  // Input column c goes to plane (c + pw) % 2, column (c + pw) / 2 - ox0.
+  cp->split = sw == 2 && t->nqx == 2;
+  int c0 = 2 * t->ox0 - pw, c1 = 2 * (t->ox0 + t->pq) - pw;
+  if (c0 < 0) c0 = 0;
+  if (c1 < c0) c1 = c0;
+  if (c1 > iw) c1 = iw > c0 ? iw : c0;
+  cp->c0 = c0;
+  cp->pe = (c0 + pw) % 2;
+  cp->je = (c0 + pw) / 2 - t->ox0;
+  cp->jo = (c0 + 1 + pw) / 2 - t->ox0;
+  cp->n_even = (c1 - c0 + 1) / 2;
+  cp->n_odd = (c1 - c0) / 2;
+}
+
+// Zeroes the plane rows of the band that no input row fills (top and bottom
+// padding).
+static void ghr_dwconv_clear_rows(float *tile, const GhrDwconvTile *t,
+                                  const GhrDwconvCopy *cp) {
   for (int qy = 0; qy < t->nqy; ++qy)
     for (int qx = 0; qx < t->nqx; ++qx) {
-      // Column j of the plane is input column (ox0 + j)*sw + qx - pw.
-      const int col0 = t->ox0 * sw + qx - pw;
-      int lo, hi;
-      ghr_dwconv_inside(col0, sw, iw, t->pq, &lo, &hi);
-      for (int i = 0; i < t->hq; ++i, d += t->pq) {
-        const int iy = (t->oy0 + i) * sh + qy - ph;
-        if (iy < 0 || iy >= ih || lo >= hi) {
-          for (int j = 0; j < t->pq; j += GHR_VW) ghr_vstore(d + j, zero);
-          continue;
-        }
-        for (int j = 0; j < lo; j += GHR_VW) ghr_vstore(d + j, zero);
-        const float *s = src + (size_t)iy * iw + (col0 + lo * sw);
-        if (sw == 1) {
-          int j = lo;
-          for (; j + GHR_VW <= hi; j += GHR_VW)
-            ghr_vstore(d + j, ghr_vmul(ghr_vload(s + (j - lo)), vscale));
-          if (j < hi)
-            ghr_vstore(d + j,
-                       ghr_vmul(ghr_vload_n(s + (j - lo), hi - j), vscale));
-        } else if (sw == 2) {
-          int j = lo;
-          for (; j + GHR_VW <= hi; j += GHR_VW)
-            ghr_vstore(d + j,
-                       ghr_vmul(ghr_vload_even(s + 2 * (j - lo)), vscale));
-          if (j < hi)
-            ghr_vstore(d + j, ghr_vmul(ghr_vload_even_n(s + 2 * (j - lo),
-                                                        hi - j),
-                                       vscale));
-        } else {
-          for (int j = lo; j < hi; ++j) d[j] = s[(j - lo) * sw] * scale;
-        }
-        for (int j = hi; j < t->pq; j += GHR_VW) ghr_vstore(d + j, zero);
+      float *p = tile + (size_t)(qy * t->nqx + qx) * t->plane;
+      for (int i = 0; i < t->hq; ++i)
+        if (i < cp->i0[qy] || i >= cp->i1[qy])
+          for (int j = 0; j < t->pq; ++j) p[(size_t)i * t->pq + j] = 0.0f;
+    }
+}
+
+// Copies the input plane src (iw wide; avail floats readable from src on),
+// times scale, into the band's polyphase planes (t->plane floats apart),
+// whose padding is already zero: input row by input row, in order, each
+// plane row a tight loop of its own.
+GHR_DWCONV_NO_LIBCALLS
+static void ghr_dwconv_fill(float *tile, const GhrDwconvTile *t,
+                            const GhrDwconvCopy *cp, const float *src,
+                            ptrdiff_t avail, int iw, float scale, int sh,
+                            int sw) {
+  const ghr_vec v = ghr_vset1(scale);
+  const size_t pq = (size_t)t->pq, plane = (size_t)t->plane;
+  const ptrdiff_t step = (ptrdiff_t)sh * iw;  // input floats per plane row
+  for (int qy = 0; qy < t->nqy; ++qy) {
+    const int i0 = cp->i0[qy], rows = cp->i1[qy] - i0;
+    float *row = tile + qy * t->nqx * plane + i0 * pq;
+    ptrdiff_t at = (ptrdiff_t)(cp->row0[qy] + i0 * sh) * iw;
+    if (cp->split) {
+      float *de = row + cp->pe * plane + cp->je;
+      float *dodd = row + (1 - cp->pe) * plane + cp->jo;
+      const float *s = src + at + cp->c0;
+      ptrdiff_t left = avail - at - cp->c0;
+      for (int r = 0; r < rows; ++r, de += pq, dodd += pq, s += step,
+               left -= step)
+        ghr_dwconv_split(de, dodd, s, cp->n_even, cp->n_odd, v, left);
+      continue;
+    }
+    for (int qx = 0; qx < t->nqx; ++qx) {
+      float *d = row + qx * plane + cp->lo[qx];
+      const float *s = src + at + cp->first[qx];
+      const int n = cp->n[qx];
+      if (sw == 1) {
+        ptrdiff_t left = avail - at - cp->first[qx];
+        for (int r = 0; r < rows; ++r, d += pq, s += step, left -= step)
+          ghr_dwconv_copy(d, s, n, v, left);
+      } else {
+        for (int r = 0; r < rows; ++r, d += pq, s += step)
+          for (int j = 0; j < n; ++j) d[j] = s[j * sw] * scale;
       }
     }
-  ghr_vstore(d, zero);
+  }
 }
 
 // Stores v (plus the residual, then activated) to the first n <= GHR_VW
@@ -161,6 +280,74 @@ static inline void ghr_dwconv_band(float *dst, const float *residual,
   }
 }
 
+// The band for a kernel known at compile time (kh x kw, stride sh x sw; sh
+// <= 2), rows output rows at a time: each row of the tile those rows read is
+// loaded once per column tap and feeds every output row that uses it, so a
+// 3x3 stride-1 kernel makes 3 * (rows + 2) loads for 9 * rows multiply-adds
+// instead of one load each. Rows past the band read its last tile row and
+// are not stored. Weights in registers, loops unrolled: one copy per call.
+GHR_DWCONV_INLINE void ghr_dwconv_band_k(const int kh, const int kw,
+                                         const int sh, const int sw,
+                                         const int rows, float *dst,
+                                         const float *residual, int ow,
+                                         const float *tile,
+                                         const GhrDwconvTile *t,
+                                         const float *w, float bias,
+                                         int act) {
+  enum { MAX_ROWS = 8, MAX_K = 5, MAX_READ = MAX_ROWS + MAX_K - 1 };
+  const int nqy = sh < kh ? sh : kh, nqx = sw < kw ? sw : kw;
+  const int reads = rows + (kh - 1) / sh;  // tile rows of plane row 0 read
+  const size_t plane = (size_t)t->plane;
+  ghr_vec wv[MAX_K * MAX_K];
+#pragma GCC unroll 32
+  for (int i = 0; i < kh * kw; ++i) wv[i] = ghr_vset1(w[i]);
+  const ghr_vec b = ghr_vset1(bias);
+  for (int r = 0; r < t->rows; r += rows) {
+    const int last = t->rows - 1 - r;  // rows after r in the band
+    // Tile row r + i of plane row qy, clamped to the tile.
+    const float *row[2][MAX_READ];
+#pragma GCC unroll 2
+    for (int qy = 0; qy < nqy; ++qy)
+#pragma GCC unroll 16
+      for (int i = 0; i < reads; ++i) {
+        const int at = r + i < t->hq - 1 ? r + i : t->hq - 1;
+        row[qy][i] = tile + (size_t)qy * nqx * plane + (size_t)at * t->pq;
+      }
+    float *d = dst + (size_t)(t->oy0 + r) * ow + t->ox0;
+    const float *res =
+        residual ? residual + (size_t)(t->oy0 + r) * ow + t->ox0 : NULL;
+    for (int x = 0; x < t->cols; x += GHR_VW) {
+      ghr_vec acc[MAX_ROWS];
+#pragma GCC unroll 8
+      for (int j = 0; j < rows; ++j) acc[j] = b;
+#pragma GCC unroll 2
+      for (int qy = 0; qy < nqy; ++qy)
+#pragma GCC unroll 16
+        for (int i = 0; i < reads; ++i) {
+          if (i >= rows + (kh - 1 - qy) / sh) continue;  // no tap reads it
+#pragma GCC unroll 8
+          for (int kx = 0; kx < kw; ++kx) {
+            const ghr_vec v =
+                ghr_vload(row[qy][i] + (kx % sw) * plane + x + kx / sw);
+            // Output row j reads this tile row at tap row ky.
+#pragma GCC unroll 8
+            for (int j = 0; j < rows; ++j) {
+              const int ky = (i - j) * sh + qy;
+              if (ky >= 0 && ky < kh)
+                acc[j] = ghr_vfma(wv[ky * kw + kx], v, acc[j]);
+            }
+          }
+        }
+      const int n = t->cols - x < GHR_VW ? t->cols - x : GHR_VW;
+#pragma GCC unroll 8
+      for (int j = 0; j < rows; ++j)
+        if (j <= last)
+          ghr_dwconv_store(d + (size_t)j * ow + x, acc[j],
+                           res ? res + (size_t)j * ow + x : NULL, act, n);
+    }
+  }
+}
+
 // The same convolution, one output at a time with bounds tests: for kernels
 // too large for the tap table or a tile of one output row and column.
 static void ghr_dwconv_plain(const float *in, int ic, int ih, int iw,
@@ -210,7 +397,9 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
   const int extra_rows = (kh - 1) / sh, extra_cols = (kw - 1) / sw;
   // The widest band that fits, as many rows as fit; narrower column
   // strips, a row at a time, only when one full-width row does not fit.
-  const int room = (GHR_DWCONV_TILE - GHR_VW) / planes;  // floats per plane
+  // Floats of each plane's rows: a plane is its rows, rounded up to whole
+  // vectors, and a vector of slack.
+  const int room = GHR_DWCONV_TILE / planes - 2 * GHR_VW;
   int cols = ow;
   int rows = room / (cols + extra_cols) - extra_rows;
   if (rows < 1) {
@@ -219,6 +408,10 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
     rows = 1;
   }
   if (rows > oh) rows = oh;
+  if (rows > 0) {  // equal bands, so that the last one is not a sliver
+    const int bands = (oh + rows - 1) / rows;
+    rows = (oh + bands - 1) / bands;
+  }
   if (taps > GHR_DWCONV_MAX_TAPS || cols < 1) {
     ghr_dwconv_plain(in, ic, ih, iw, out, oc, oh, ow, weight, bias, kh, kw,
                      sh, sw, ph, pw, mult, in_scale, in_shuffle, residual,
@@ -226,8 +419,14 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
     return;
   }
 
+  // Square 3x3 and 5x5 kernels of stride 1 or 2 have their own code.
+  const int kernel = kh == kw && sh == sw && sh <= 2 && (kh == 3 || kh == 5)
+                         ? kh * 16 + sh : 0;
   float tile[GHR_DWCONV_TILE];
   int off[GHR_DWCONV_MAX_TAPS];  // tap -> offset in the tile
+  GhrDwconvCopy cp;
+  // The layout the zeros in the tile were written for.
+  int zeroed_hq = 0, zeroed_pq = 0, zeroed_ox0 = -1;
   const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
   const int n_in = (oc + mult - 1) / mult;  // input channels that are read
   for (int oy0 = 0; oy0 < oh; oy0 += rows)
@@ -238,27 +437,53 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
       t.cols = ow - ox0 < cols ? ow - ox0 : cols;
       t.hq = t.rows + extra_rows;
       t.pq = t.cols + extra_cols;
+      t.plane = (t.hq * t.pq + 2 * GHR_VW - 1) / GHR_VW * GHR_VW;
+      // The padding, and the slack after each plane that masked-off lanes
+      // read: zeros that every channel's fill leaves alone. Bands of one
+      // layout and first column share the padding columns and slack; only
+      // the padding rows differ.
+      ghr_dwconv_plan_copy(&cp, &t, ih, iw, sh, sw, ph, pw);
+      if (t.hq != zeroed_hq || t.pq != zeroed_pq || ox0 != zeroed_ox0) {
+        for (int j = 0; j < planes * t.plane; j += GHR_VW)
+          ghr_vstore(tile + j, ghr_vzero());
+        zeroed_hq = t.hq;
+        zeroed_pq = t.pq;
+        zeroed_ox0 = ox0;
+      } else {
+        ghr_dwconv_clear_rows(tile, &t, &cp);
+      }
       for (int ky = 0; ky < kh; ++ky)
         for (int kx = 0; kx < kw; ++kx)
-          off[ky * kw + kx] = ((ky % sh) * t.nqx + kx % sw) * t.hq * t.pq +
+          off[ky * kw + kx] = ((ky % sh) * t.nqx + kx % sw) * t.plane +
                               (ky / sh) * t.pq + kx / sw;
       for (int c = 0; c < n_in; ++c) {
         const int plane = in_shuffle > 0
             ? (c % in_shuffle) * (ic / in_shuffle) + c / in_shuffle : c;
-        ghr_dwconv_fill(tile, &t, in + (size_t)plane * in_plane, ih, iw,
-                        in_scale ? in_scale[c] : 1.0f, sh, sw, ph, pw);
+        ghr_dwconv_fill(tile, &t, &cp, in + (size_t)plane * in_plane,
+                        (ptrdiff_t)((size_t)(ic - plane) * in_plane), iw,
+                        in_scale ? in_scale[c] : 1.0f, sh, sw);
         for (int o = c * mult; o < (c + 1) * mult && o < oc; ++o) {
           const float *w = weight + (size_t)o * taps;  // weight (oc, kh, kw)
           float *dst = out + (size_t)o * out_plane;
           const float *res =
               residual ? residual + (size_t)o * out_plane : NULL;
           const float b = bias ? bias[o] : 0.0f;
-          switch (taps) {
-          case 9:
-            ghr_dwconv_band(dst, res, ow, tile, &t, off, w, 9, b, act);
+          switch (kernel) {
+          case 3 * 16 + 1:
+            ghr_dwconv_band_k(3, 3, 1, 1, GHR_DWCONV_ROWS_K3, dst, res, ow,
+                              tile, &t, w, b, act);
             break;
-          case 25:
-            ghr_dwconv_band(dst, res, ow, tile, &t, off, w, 25, b, act);
+          case 3 * 16 + 2:
+            ghr_dwconv_band_k(3, 3, 2, 2, GHR_DWCONV_ROWS_K3, dst, res, ow,
+                              tile, &t, w, b, act);
+            break;
+          case 5 * 16 + 1:
+            ghr_dwconv_band_k(5, 5, 1, 1, GHR_DWCONV_ROWS_K5, dst, res, ow,
+                              tile, &t, w, b, act);
+            break;
+          case 5 * 16 + 2:
+            ghr_dwconv_band_k(5, 5, 2, 2, GHR_DWCONV_ROWS_K5, dst, res, ow,
+                              tile, &t, w, b, act);
             break;
           default:
             ghr_dwconv_band(dst, res, ow, tile, &t, off, w, taps, b, act);

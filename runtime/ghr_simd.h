@@ -6,10 +6,8 @@
 //   (none)          portable C: a "vector" of one float
 // Kernels are written once against these helpers; GHR_VW is the width.
 // ghr_vfma(a, b, c) is a * b + c, fused where the ISA has it.
-// ghr_vload_even(p) is p[0], p[2], ..., p[2*GHR_VW - 2] (it reads no other
-// float): the even/odd split of a row for stride-2 kernels (p + 1 gives the
-// odd floats); ghr_vload_even_n(p, n), its first n lanes (0 < n < GHR_VW)
-// and zeros, reads p[0 .. 2n - 2].
+// ghr_veven(a, b) and ghr_vodd(a, b) are the even and the odd lanes of the
+// 2*GHR_VW lanes a, b: the even/odd split of a row for stride-2 kernels.
 #ifndef GHR_SIMD_H
 #define GHR_SIMD_H
 
@@ -41,20 +39,15 @@ GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
   _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
 }
 GHR_INLINE float ghr_vsum(ghr_vec v) { return _mm512_reduce_add_ps(v); }
-GHR_INLINE ghr_vec ghr_vload_even(const float *p) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                         20, 22, 24, 26, 28, 30);
-  return _mm512_permutex2var_ps(_mm512_loadu_ps(p), even,
-                                _mm512_maskz_loadu_ps(0x7fff, p + 16));
+GHR_INLINE ghr_vec ghr_veven(ghr_vec a, ghr_vec b) {
+  return _mm512_permutex2var_ps(
+      a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+      b);
 }
-GHR_INLINE ghr_vec ghr_vload_even_n(const float *p, int n) {
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                         20, 22, 24, 26, 28, 30);
-  const unsigned floats = 2u * (unsigned)n - 1u;  // p[0 .. 2n - 2], <= 29
-  const __mmask16 lo = (__mmask16)(floats >= 16 ? 0xffffu : (1u << floats) - 1u);
-  const __mmask16 hi = (__mmask16)(floats > 16 ? (1u << (floats - 16)) - 1u : 0u);
-  return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, p), even,
-                                _mm512_maskz_loadu_ps(hi, p + 16));
+GHR_INLINE ghr_vec ghr_vodd(ghr_vec a, ghr_vec b) {
+  return _mm512_permutex2var_ps(
+      a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
+      b);
 }
 
 #elif defined(GHR_ISA_AVX2)
@@ -91,18 +84,15 @@ GHR_INLINE float ghr_vsum(ghr_vec v) {
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
-GHR_INLINE ghr_vec ghr_vload_even(const float *p) {
-  const __m256 lo = _mm256_loadu_ps(p), hi = ghr_vload_n(p + 8, 7);
-  // lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6, then the middle 64-bit halves swapped.
-  const __m256 mixed = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+// a0 a2 b0 b2 | a4 a6 b4 b6 (or the odd ones), then the middle 64-bit
+// halves swapped.
+GHR_INLINE ghr_vec ghr_veven(ghr_vec a, ghr_vec b) {
+  const __m256 mixed = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
   return _mm256_castpd_ps(
       _mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)));
 }
-GHR_INLINE ghr_vec ghr_vload_even_n(const float *p, int n) {
-  const int floats = 2 * n - 1;  // p[0 .. 2n - 2], <= 13
-  const __m256 lo = ghr_vload_n(p, floats < 8 ? floats : 8);
-  const __m256 hi = floats > 8 ? ghr_vload_n(p + 8, floats - 8) : _mm256_setzero_ps();
-  const __m256 mixed = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+GHR_INLINE ghr_vec ghr_vodd(ghr_vec a, ghr_vec b) {
+  const __m256 mixed = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
   return _mm256_castpd_ps(
       _mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)));
 }
@@ -136,16 +126,8 @@ GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
   for (int i = 0; i < n; ++i) p[i] = tmp[i];
 }
 GHR_INLINE float ghr_vsum(ghr_vec v) { return vaddvq_f32(v); }
-GHR_INLINE ghr_vec ghr_vload_even(const float *p) {
-  // p4 p5 p6 p6: the last lane is unused, and p[7] is not read.
-  const float32x4_t hi = vcombine_f32(vld1_f32(p + 4), vld1_dup_f32(p + 6));
-  return vuzp1q_f32(vld1q_f32(p), hi);
-}
-GHR_INLINE ghr_vec ghr_vload_even_n(const float *p, int n) {
-  float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-  for (int i = 0; i < n; ++i) tmp[i] = p[2 * i];
-  return vld1q_f32(tmp);
-}
+GHR_INLINE ghr_vec ghr_veven(ghr_vec a, ghr_vec b) { return vuzp1q_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vodd(ghr_vec a, ghr_vec b) { return vuzp2q_f32(a, b); }
 
 #else
 #define GHR_VW 1
@@ -170,10 +152,8 @@ GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
   if (n > 0) *p = v;
 }
 GHR_INLINE float ghr_vsum(ghr_vec v) { return v; }
-GHR_INLINE ghr_vec ghr_vload_even(const float *p) { return *p; }
-GHR_INLINE ghr_vec ghr_vload_even_n(const float *p, int n) {
-  return n > 0 ? *p : 0.0f;
-}
+GHR_INLINE ghr_vec ghr_veven(ghr_vec a, ghr_vec b) { (void)b; return a; }
+GHR_INLINE ghr_vec ghr_vodd(ghr_vec a, ghr_vec b) { (void)a; return b; }
 #endif
 
 // act(v) for the GHR_ACT_* codes (ghr.h), lane by lane.
