@@ -7,9 +7,11 @@
 
 #include "schedule.h"
 
-// pack_conv1x1.c: a 1x1 convolution's weight (oc, ic) for ghr_conv1x1.
-size_t conv1x1_packed_floats(Isa isa, int oc, int ic);
-void conv1x1_pack(Isa isa, const float *weight, int oc, int ic, float *dst);
+// pack_conv1x1.c: a 1x1 convolution's weight (oc, ic) for ghr_conv1x1 on
+// a map of hw positions (the layout depends on it).
+size_t conv1x1_packed_floats(Isa isa, int oc, int ic, int hw);
+void conv1x1_pack(Isa isa, const float *weight, int oc, int ic, int hw,
+                  float *dst);
 
 // pack_conv_direct.c: a dense KxK convolution's weight (oc, ic, kh, kw) for
 // ghr_conv_direct.

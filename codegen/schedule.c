@@ -192,9 +192,10 @@ static void schedule_conv1x1(Scheduler *S, const Conv *cv) {
   Isa isa = S->target->isa;
   for (int grp = 0; grp < cv->groups; grp++) {
     float *packed;
-    Arg w = packed_arg(S, conv1x1_packed_floats(isa, ocg, icg), &packed);
+    Arg w = packed_arg(S, conv1x1_packed_floats(isa, ocg, icg, (int)hw),
+                       &packed);
     conv1x1_pack(isa, param_data(S, cv->weight) + (size_t)grp * ocg * icg,
-                 ocg, icg, packed);
+                 ocg, icg, (int)hw, packed);
     size_t out_at = (size_t)grp * ocg * hw;
     Call *c = new_call(S, "ghr_conv1x1");
     push(c, cv->x);

@@ -6,7 +6,9 @@
 // Packed weights, written at compile time by codegen/pack_conv1x1.c (the
 // two must agree): [ceil(oc / MR)][ic][MR] floats, zero padded. Output
 // channel o = t*MR + r, input row k is packed[(t*ic + k)*MR + r]; rows
-// r >= oc - t*MR of the last tile are zero. MR is GHR_CONV1X1_MR below.
+// r >= oc - t*MR of the last tile are zero. MR is GHR_CONV1X1_MR below,
+// or GHR_CONV1X1_CHANNEL_MR for the small maps ghr_conv1x1_small computes
+// (ghr_conv1x1_uses_channel_tiles(ic, hw) says which).
 #include "ghr.h"
 #include "ghr_simd.h"
 
@@ -216,6 +218,179 @@ static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
 }
 #endif
 
+#if defined(GHR_ISA_AVX512)
+// Small maps (MobileNet's and GhostNet's 7x7 and 14x14 layers): a few
+// vectors of columns are partly empty (49 positions fill 4 vectors of 16 to
+// 77%) and K blocks reload the accumulators. There the tile turns around,
+// out^T (hw, oc) = in^T (hw, ic) . W^T: vectors run over output channels
+// and each position is a broadcast. A channel tile is CHANNEL_VECS vectors
+// of output channels x at most POSITIONS positions (24 accumulators of 32
+// zmm); its K loop runs over all of ic at once, loading CHANNEL_VECS
+// vectors of packed weights and broadcasting POSITIONS floats of one input
+// row, which lie side by side.
+#define GHR_CONV1X1_CHANNEL_VECS 2
+#define GHR_CONV1X1_CHANNEL_MR (GHR_CONV1X1_CHANNEL_VECS * GHR_VW)
+#define GHR_CONV1X1_POSITIONS 12
+// Which maps take channel tiles, measured with check_conv1x1 --bench (on
+// a Zen 5 core): below 4 vectors of positions (at 49, 512 -> 512 runs at
+// 195 GFLOP/s instead of 150) once ic is large enough to pay for the
+// transposed store (at ic 64 row tiles stay faster; at 64 positions and
+// up, row tiles fill their vectors and win or tie). The table of input
+// rows bounds ic.
+#define GHR_CONV1X1_SMALL_HW (4 * GHR_VW)  // fewer positions than this
+#define GHR_CONV1X1_SMALL_MIN_IC 128
+#define GHR_CONV1X1_SMALL_MAX_IC 2048
+
+// Whether ghr_conv1x1 computes channel tiles; conv1x1_uses_channel_tiles
+// (codegen/pack_conv1x1.c) must answer the same.
+GHR_INLINE int ghr_conv1x1_uses_channel_tiles(int ic, int hw) {
+  return hw < GHR_CONV1X1_SMALL_HW && ic >= GHR_CONV1X1_SMALL_MIN_IC &&
+         ic <= GHR_CONV1X1_SMALL_MAX_IC;
+}
+
+// What one channel tile reads and writes.
+typedef struct {
+  const float *const *rows;  // rows[k]: input row k (ic)
+  const float *w;            // weights (ic, CHANNEL_MR)
+  const float *scale;        // in_scale of row k (ic) or NULL
+  int ic;
+  float *out;                // the tile's first output row (m, hw)
+  const float *bias;         // (m) or NULL
+  const float *residual;     // (m, hw) or NULL
+  size_t hw;
+  int m;                     // output channels that exist, <= nv * GHR_VW
+  int act;
+} GhrConv1x1Channels;
+
+// Positions [p0, p0 + np) of the tile's first nv vectors of output
+// channels. The accumulators start from the bias and take ic
+// multiply-adds each; the finished tile goes through the stack, transposed
+// back to NCHW rows, with the residual and the activation.
+GHR_CONV1X1_INLINE void ghr_conv1x1_channel_tile(const int nv, const int np,
+                                                 const GhrConv1x1Channels *c,
+                                                 const size_t p0) {
+  enum { NP = GHR_CONV1X1_POSITIONS, MRC = GHR_CONV1X1_CHANNEL_MR };
+  ghr_vec acc[GHR_CONV1X1_CHANNEL_VECS][NP];
+#pragma GCC unroll 16
+  for (int v = 0; v < nv; ++v) {
+    const int lanes = c->m - v * GHR_VW;  // >= 1
+    ghr_vec b = ghr_vzero();
+    if (c->bias)
+      b = lanes >= GHR_VW ? ghr_vload(c->bias + v * GHR_VW)
+                          : ghr_vload_n(c->bias + v * GHR_VW, lanes);
+#pragma GCC unroll 16
+    for (int p = 0; p < np; ++p) acc[v][p] = b;
+  }
+
+  const float *w = c->w;
+  for (int k = 0; k < c->ic; ++k, w += MRC) {
+    ghr_vec wv[GHR_CONV1X1_CHANNEL_VECS];
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; ++v) wv[v] = ghr_vload(w + v * GHR_VW);
+    if (c->scale) {
+      const ghr_vec s = ghr_vset1(c->scale[k]);
+#pragma GCC unroll 16
+      for (int v = 0; v < nv; ++v) wv[v] = ghr_vmul(wv[v], s);
+    }
+    const float *x = c->rows[k] + p0;
+#pragma GCC unroll 16
+    for (int p = 0; p < np; ++p) {
+      const ghr_vec xp = ghr_vset1(x[p]);
+#pragma GCC unroll 16
+      for (int v = 0; v < nv; ++v) acc[v][p] = ghr_vfma(wv[v], xp, acc[v][p]);
+    }
+  }
+
+  // Without a residual the activation can run on the accumulators, before
+  // the transpose; with one it must wait for the residual's NCHW rows.
+  if (!c->residual)
+#pragma GCC unroll 16
+    for (int p = 0; p < np; ++p)
+#pragma GCC unroll 16
+      for (int v = 0; v < nv; ++v) acc[v][p] = ghr_vactivate(acc[v][p], c->act);
+  float tile[NP][MRC];  // tile[p][o]: position p0 + p of output channel o
+#pragma GCC unroll 16
+  for (int p = 0; p < np; ++p)
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; ++v) ghr_vstore(&tile[p][v * GHR_VW], acc[v][p]);
+  // Output channel o's np positions are tile[0..np)[o], a gather of stride
+  // MRC, stored as one masked vector.
+  const __m512i column = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(MRC));
+  const __mmask16 positions = (__mmask16)((1u << np) - 1u);
+  for (int o = 0; o < c->m; ++o) {
+    float *dst = c->out + (size_t)o * c->hw + p0;
+    ghr_vec y = _mm512_mask_i32gather_ps(ghr_vzero(), positions, column,
+                                         &tile[0][o], 4);
+    if (c->residual)
+      y = ghr_vactivate(
+          ghr_vadd(y, ghr_vload_n(c->residual + (size_t)o * c->hw + p0, np)),
+          c->act);
+    _mm512_mask_storeu_ps(dst, positions, y);
+  }
+}
+
+// One instance of the tile per width np, the widths a map is split into.
+static void ghr_conv1x1_channel_tile_of(const GhrConv1x1Channels *c, int np,
+                                        size_t p0) {
+  const int two = c->m > GHR_VW;
+#define GHR_CONV1X1_NP_CASE(n)                                               \
+  case n:                                                                    \
+    if (two)                                                                 \
+      ghr_conv1x1_channel_tile(2, n, c, p0);                                 \
+    else                                                                     \
+      ghr_conv1x1_channel_tile(1, n, c, p0);                                 \
+    break;
+  switch (np) {
+    GHR_CONV1X1_NP_CASE(1) GHR_CONV1X1_NP_CASE(2) GHR_CONV1X1_NP_CASE(3)
+    GHR_CONV1X1_NP_CASE(4) GHR_CONV1X1_NP_CASE(5) GHR_CONV1X1_NP_CASE(6)
+    GHR_CONV1X1_NP_CASE(7) GHR_CONV1X1_NP_CASE(8) GHR_CONV1X1_NP_CASE(9)
+    GHR_CONV1X1_NP_CASE(10) GHR_CONV1X1_NP_CASE(11) GHR_CONV1X1_NP_CASE(12)
+  }
+#undef GHR_CONV1X1_NP_CASE
+}
+
+// ghr_conv1x1 on a small map: channel tiles, each output-channel tile's
+// weights (ic x CHANNEL_MR, in L2) reused by all of its position tiles.
+// The map splits into equal tiles (49 = 10+10+10+10+9), few positions
+// apart in width.
+static void ghr_conv1x1_small(const float *in, int ic_total, int first, int ic,
+                              int hw, float *out, int oc, const float *packed,
+                              const float *bias, const float *in_scale,
+                              int in_shuffle, const float *residual, int act) {
+  enum { NP = GHR_CONV1X1_POSITIONS, MRC = GHR_CONV1X1_CHANNEL_MR };
+  const float *rows[GHR_CONV1X1_SMALL_MAX_IC];
+  for (int k = 0; k < ic; ++k) {
+    int ch = first + k;  // absolute input channel
+    if (in_shuffle > 0)
+      ch = (ch % in_shuffle) * (ic_total / in_shuffle) + ch / in_shuffle;
+    rows[k] = in + (size_t)ch * hw;
+  }
+  const int n_tiles = (hw + NP - 1) / NP;
+  const int narrow = hw / n_tiles, wide = hw % n_tiles;  // wide: narrow + 1
+  for (int t = 0; t * MRC < oc; ++t) {
+    GhrConv1x1Channels c;
+    c.rows = rows;
+    c.w = packed + (size_t)t * ic * MRC;
+    c.scale = in_scale ? in_scale + first : NULL;
+    c.ic = ic;
+    c.out = out + (size_t)t * MRC * hw;
+    c.bias = bias ? bias + t * MRC : NULL;
+    c.residual = residual ? residual + (size_t)t * MRC * hw : NULL;
+    c.hw = (size_t)hw;
+    c.m = oc - t * MRC < MRC ? oc - t * MRC : MRC;
+    c.act = act;
+    size_t p0 = 0;
+    for (int i = 0; i < n_tiles; ++i) {
+      const int np = narrow + (i < wide);
+      ghr_conv1x1_channel_tile_of(&c, np, p0);
+      p0 += (size_t)np;
+    }
+  }
+}
+#endif
+
 // Loop order, outermost first: K blocks, L2 blocks of columns, output
 // channel tiles, tiles of columns. A block's input (kc x nc) stays in L2
 // while every channel tile reads it; a channel tile's weights (kc x MR)
@@ -224,6 +399,13 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
                          int hw, float *out, int oc, const float *packed,
                          const float *bias, const float *in_scale,
                          int in_shuffle, const float *residual, int act) {
+#if defined(GHR_ISA_AVX512)
+  if (ghr_conv1x1_uses_channel_tiles(ic, hw)) {
+    ghr_conv1x1_small(in, ic_total, first, ic, hw, out, oc, packed, bias,
+                      in_scale, in_shuffle, residual, act);
+    return;
+  }
+#endif
   enum { MR = GHR_CONV1X1_MR, KC = GHR_CONV1X1_KC, COLS = GHR_CONV1X1_COLS };
   const float *rows[KC];
   float scaled[KC * MR];  // the weights times in_scale, one tile at a time

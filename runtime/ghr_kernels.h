@@ -25,12 +25,13 @@ GHR_API void ghr_conv2d(const float *in, int ic, int ih, int iw, float *out,
 
 // runtime/conv1x1.c: a 1x1, stride-1, unpadded conv as a register-blocked
 // GEMM, out (oc, hw) = act(W . in' + bias + residual), W packed by
-// conv1x1_pack (codegen/pack_conv1x1.c) for the ISA it is built for. in'
-// row k (k < ic) is absolute input channel c = first + k of `in` (ic_total
-// channels), read through the channel shuffle when in_shuffle = s > 0
-// (plane (c % s) * (ic_total / s) + c / s) and times in_scale[c] when
-// in_scale is not NULL. A grouped 1x1 conv is one call per group (first =
-// g * ic_per_group; out, bias, residual and packed offset per group).
+// conv1x1_pack (codegen/pack_conv1x1.c) for the ISA it is built for and
+// for hw. in' row k (k < ic) is absolute input channel c = first + k of
+// `in` (ic_total channels), read through the channel shuffle when
+// in_shuffle = s > 0 (plane (c % s) * (ic_total / s) + c / s) and times
+// in_scale[c] when in_scale is not NULL. A grouped 1x1 conv is one call
+// per group (first = g * ic_per_group; out, bias, residual and packed
+// offset per group).
 // bias (oc), in_scale (ic_total), residual (oc, hw) may be NULL; out
 // aliases none of the inputs.
 GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,

@@ -120,9 +120,11 @@ static void check_conv(const ConvCase *c) {
 
   for (size_t i = 0; i < n_out; ++i) got[i] = NAN;
   for (size_t i = n_out; i < n_out + GUARD; ++i) got[i] = guard_value;
-  float *packed = new_floats(conv1x1_packed_floats(build_isa, ocg, icg));
+  float *packed =
+      new_floats(conv1x1_packed_floats(build_isa, ocg, icg, c->hw));
   for (int g = 0; g < c->groups; ++g) {
-    conv1x1_pack(build_isa, weight + (size_t)g * ocg * icg, ocg, icg, packed);
+    conv1x1_pack(build_isa, weight + (size_t)g * ocg * icg, ocg, icg, c->hw,
+                 packed);
     const size_t out_at = (size_t)g * ocg * hw;
     ghr_conv1x1(in, c->ic, g * icg, icg, c->hw, got + out_at, ocg, packed,
                 bias ? bias + g * ocg : NULL, scale, c->shuffle,
@@ -143,6 +145,15 @@ static void check_conv(const ConvCase *c) {
   free(want), free(magnitude), free(got), free(packed);
   free(abs_in), free(abs_weight), free(abs_bias), free(abs_scale);
   free(abs_residual);
+}
+
+// The tile height ghr_conv1x1 reads its packed weights with on this map.
+static int kernel_mr(int ic, int hw) {
+#if defined(GHR_ISA_AVX512)
+  if (ghr_conv1x1_uses_channel_tiles(ic, hw)) return GHR_CONV1X1_CHANNEL_MR;
+#endif
+  (void)ic, (void)hw;
+  return GHR_CONV1X1_MR;
 }
 
 static int n_conv_checks;
@@ -185,6 +196,13 @@ static void check_conv_shapes(void) {
   check_conv_variants(240, 60, 28, 3, 3);
   check_conv_variants(16, 10, 20, 2, 4);
   check_conv_variants(12, 7, 29, 1, 4);
+  // Small maps with enough input rows for channel tiles (AVX-512): output
+  // channels past whole vectors and tiles, every width of position tile.
+  for (int hw = 1; hw <= 13; ++hw) check_conv_variants(128, 37, hw, 1, 0);
+  check_conv_variants(130, 16, 49, 1, 0);
+  check_conv_variants(200, 33, 63, 1, 0);
+  check_conv_variants(384, 48, 25, 3, 3);
+  check_conv_variants(2048, 20, 7, 1, 0);
   // Network sized: MobileNetV2's last stage.
   check_conv_variants(160, 960, 49, 1, 0);
 }
@@ -323,6 +341,7 @@ static void bench(void) {
       {"mobilenetv2 expand 64->384", 64, 384, 196},
       {"mobilenetv2 project 576->96", 576, 96, 196},
       {"mobilenetv2 expand 160->960", 160, 960, 49},
+      {"mobilenetv2 project 960->160", 960, 160, 49},
       {"mobilenetv2 head 320->1280", 320, 1280, 49},
       {"ghostnet primary 16->8", 16, 8, 12544},
       {"ghostnet primary 24->36", 24, 36, 3136},
@@ -330,6 +349,8 @@ static void bench(void) {
       {"ghostnet primary 40->60", 40, 60, 784},
       {"ghostnet primary 80->92", 80, 92, 196},
       {"ghostnet primary 112->336", 112, 336, 196},
+      {"mobilenetv3 project 672->112", 672, 112, 196},
+      {"ghostnet primary 184->80", 184, 80, 196},
       {"ghostnet primary 160->480", 160, 480, 49},
       {"shufflenetv1 g3 group 80->80", 80, 80, 784},
   };
@@ -344,8 +365,9 @@ static void bench(void) {
     float *weight = random_floats((size_t)s->oc * s->ic);
     float *bias = random_floats((size_t)s->oc);
     float *out = new_floats((size_t)s->oc * s->hw);
-    float *packed = new_floats(conv1x1_packed_floats(build_isa, s->oc, s->ic));
-    conv1x1_pack(build_isa, weight, s->oc, s->ic, packed);
+    float *packed =
+        new_floats(conv1x1_packed_floats(build_isa, s->oc, s->ic, s->hw));
+    conv1x1_pack(build_isa, weight, s->oc, s->ic, s->hw, packed);
     const double flops = 2.0 * s->ic * s->oc * s->hw;
     const double fast = best_seconds_conv1x1(s, in, out, packed, bias, 0.3);
     const double direct = best_seconds_conv2d(s, in, out, weight, bias, 0.1);
@@ -366,13 +388,20 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: check_conv1x1 [--bench]\n");
     return 2;
   }
-  if (conv1x1_mr(build_isa) != GHR_CONV1X1_MR) {
-    fprintf(stderr,
-            "check_conv1x1 [%s]: the packer's MR (%d) is not the kernel's "
-            "GHR_CONV1X1_MR (%d)\n",
-            isa_name, conv1x1_mr(build_isa), GHR_CONV1X1_MR);
-    return 1;
-  }
+  // Input channel counts around the bounds of the channel tiles.
+  const int ics[] = {1, 127, 128, 129, 2047, 2048, 2049};
+  for (int hw = 1; hw <= 4096; ++hw)
+    for (size_t i = 0; i < sizeof ics / sizeof *ics; ++i) {
+      const int ic = ics[i];
+      if (conv1x1_mr(build_isa, ic, hw) != kernel_mr(ic, hw)) {
+        fprintf(stderr,
+                "check_conv1x1 [%s]: ic %d hw %d: the packer's MR (%d) is "
+                "not the kernel's (%d)\n",
+                isa_name, ic, hw, conv1x1_mr(build_isa, ic, hw),
+                kernel_mr(ic, hw));
+        return 1;
+      }
+    }
   check_conv_shapes();
   const int n_linear = check_linear_shapes();
   printf("check_conv1x1 [%s]: %d conv1x1 and %d linear cases match\n",
