@@ -45,6 +45,7 @@
 enum {
   GHR_DWCONV_TILE = 4096,     // floats of padded input tile (16 KB of stack)
   GHR_DWCONV_MAX_TAPS = 49,   // up to 7x7; larger kernels take the plain path
+  GHR_DWCONV_FLAT = 1024,     // floats of a flat band's results (4 KB)
 };
 
 // [*lo, *hi): the j in [0, n) whose j*stride + offset lies in [0, size).
@@ -348,6 +349,49 @@ GHR_DWCONV_INLINE void ghr_dwconv_band_k(const int kh, const int kw,
   }
 }
 
+// One output channel over a band narrower than a vector, computed on the
+// tile's flat index: output (r, x) is flat position r*pq + x and reads tap
+// t at that position + off[t], so vectors of positions span rows (those
+// with x >= cols are computed and dropped), four in flight. The vectors go
+// to `flat` (the band's rows*pq positions rounded up to 4*GHR_VW), then
+// each row to the output, finished. Inline as ghr_dwconv_band.
+GHR_DWCONV_INLINE void ghr_dwconv_flat(const int taps, float *dst,
+                                       const float *residual, int ow,
+                                       const float *tile,
+                                       const GhrDwconvTile *t, const int *off,
+                                       const float *w, float bias, int act,
+                                       float *flat) {
+  ghr_vec wv[GHR_DWCONV_MAX_TAPS];
+  for (int i = 0; i < taps; ++i) wv[i] = ghr_vset1(w[i]);
+  const ghr_vec b = ghr_vset1(bias);
+  const int n = t->rows * t->pq;
+  const int last = (n - 1) / GHR_VW * GHR_VW;  // the last vector's start
+  for (int j = 0; j < n; j += 4 * GHR_VW) {
+    // Vectors past the positions repeat the last one: reads stay in the
+    // tile; their results land past n in flat, unused.
+    const float *s0 = tile + j;
+    const float *s1 = tile + (j + GHR_VW < last ? j + GHR_VW : last);
+    const float *s2 = tile + (j + 2 * GHR_VW < last ? j + 2 * GHR_VW : last);
+    const float *s3 = tile + (j + 3 * GHR_VW < last ? j + 3 * GHR_VW : last);
+    ghr_vec a0 = b, a1 = b, a2 = b, a3 = b;
+    for (int i = 0; i < taps; ++i) {
+      a0 = ghr_vfma(wv[i], ghr_vload(s0 + off[i]), a0);
+      a1 = ghr_vfma(wv[i], ghr_vload(s1 + off[i]), a1);
+      a2 = ghr_vfma(wv[i], ghr_vload(s2 + off[i]), a2);
+      a3 = ghr_vfma(wv[i], ghr_vload(s3 + off[i]), a3);
+    }
+    ghr_vstore(flat + j, a0);
+    ghr_vstore(flat + j + GHR_VW, a1);
+    ghr_vstore(flat + j + 2 * GHR_VW, a2);
+    ghr_vstore(flat + j + 3 * GHR_VW, a3);
+  }
+  for (int r = 0; r < t->rows; ++r) {
+    const size_t at = (size_t)(t->oy0 + r) * ow + t->ox0;
+    ghr_dwconv_store(dst + at, ghr_vload_n(flat + r * t->pq, t->cols),
+                     residual ? residual + at : NULL, act, t->cols);
+  }
+}
+
 // The same convolution, one output at a time with bounds tests: for kernels
 // too large for the tap table or a tile of one output row and column.
 static void ghr_dwconv_plain(const float *in, int ic, int ih, int iw,
@@ -398,8 +442,8 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
   // The widest band that fits, as many rows as fit; narrower column
   // strips, a row at a time, only when one full-width row does not fit.
   // Floats of each plane's rows: a plane is its rows, rounded up to whole
-  // vectors, and a vector of slack.
-  const int room = GHR_DWCONV_TILE / planes - 2 * GHR_VW;
+  // vectors, and slack.
+  const int room = GHR_DWCONV_TILE / planes - 2 * GHR_VW - extra_cols;
   int cols = ow;
   int rows = room / (cols + extra_cols) - extra_rows;
   if (rows < 1) {
@@ -423,6 +467,7 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
   const int kernel = kh == kw && sh == sw && sh <= 2 && (kh == 3 || kh == 5)
                          ? kh * 16 + sh : 0;
   float tile[GHR_DWCONV_TILE];
+  float flat[GHR_DWCONV_FLAT + 4 * GHR_VW];  // results of flat bands
   int off[GHR_DWCONV_MAX_TAPS];  // tap -> offset in the tile
   GhrDwconvCopy cp;
   // The layout the zeros in the tile were written for.
@@ -437,7 +482,16 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
       t.cols = ow - ox0 < cols ? ow - ox0 : cols;
       t.hq = t.rows + extra_rows;
       t.pq = t.cols + extra_cols;
-      t.plane = (t.hq * t.pq + 2 * GHR_VW - 1) / GHR_VW * GHR_VW;
+      // Rows rounded up to whole vectors, then slack for the vectors that
+      // start in the last row to read (taps up to extra_cols further).
+      t.plane = (t.hq * t.pq + extra_cols + GHR_VW - 1) / GHR_VW * GHR_VW +
+                GHR_VW;
+      // Narrow bands on the flat index when that computes fewer vectors:
+      // four at a time there, a vector of four rows at a time otherwise.
+      const int flat_rows = t.cols < GHR_VW &&
+                            t.rows * t.pq <= GHR_DWCONV_FLAT &&
+                            (t.rows * t.pq + 4 * GHR_VW - 1) / (4 * GHR_VW) <
+                                (t.rows + 3) / 4;
       // The padding, and the slack after each plane that masked-off lanes
       // read: zeros that every channel's fill leaves alone. Bands of one
       // layout and first column share the padding columns and slack; only
@@ -468,6 +522,17 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
           const float *res =
               residual ? residual + (size_t)o * out_plane : NULL;
           const float b = bias ? bias[o] : 0.0f;
+          if (flat_rows) {
+            if (taps == 9)
+              ghr_dwconv_flat(9, dst, res, ow, tile, &t, off, w, b, act, flat);
+            else if (taps == 25)
+              ghr_dwconv_flat(25, dst, res, ow, tile, &t, off, w, b, act,
+                              flat);
+            else
+              ghr_dwconv_flat(taps, dst, res, ow, tile, &t, off, w, b, act,
+                              flat);
+            continue;
+          }
           switch (kernel) {
           case 3 * 16 + 1:
             ghr_dwconv_band_k(3, 3, 1, 1, GHR_DWCONV_ROWS_K3, dst, res, ow,
