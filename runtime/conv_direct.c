@@ -21,8 +21,15 @@
 // contiguous rows of positions ("im2col" tiles), so that vectors span output
 // rows. A register tile is MH output channels x NV vectors of positions:
 // each step of the K loop over (channel, tap) broadcasts MH packed weights
-// and loads NV input vectors. K is split into blocks of channels; partial
-// sums wait in `out` between blocks.
+// and loads NV input vectors. Maps of fewer positions than two vectors (the
+// 4x4 and 2x2 maps of CIFAR networks) turn the tile around ("channel"
+// tiles, AVX2 and AVX-512): vectors of output channels, packed weights
+// loaded, inputs broadcast. K is split into blocks of channels; partial
+// sums wait in `out` between blocks. The padding in the tile is zeroed once
+// per layout; each channel's copy writes only its data.
+//
+// Stack: the tile (24 KB), one channel's band for im2col tiles (8 KB) and
+// tables (< 2 KB).
 #include "ghr.h"
 #include "ghr_kernels.h"
 #include "ghr_simd.h"

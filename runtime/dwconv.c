@@ -8,12 +8,18 @@
 // every tap of every output is an unconditional, contiguous vector load at
 // an offset that depends on the tap only. Padding, borders and the even/odd
 // split of stride 2 all happen once, in the copy. The output channels that
-// read the same input channel (mult of them) share its tile.
+// read the same input channel (mult of them) share its tile. The padding is
+// zeroed once per tile layout; each channel's copy writes only its data.
 //
 // Outputs are computed a vector of a row at a time, the same columns of four
 // rows in flight, so that even maps one vector wide keep four independent
 // chains of multiply-adds; each vector is stored straight to its output
-// row, the last one of a row masked.
+// row, the last one of a row masked. 3x3 and 5x5 kernels of stride 1 and 2
+// have unrolled copies that load each tile row once for all the output rows
+// that read it. Bands narrower than a vector (7x7 maps with 16 lanes) are
+// computed on the tile's flat index instead, vectors spanning rows.
+//
+// Stack: the tile (16 KB), the flat results (4 KB) and tables (< 2 KB).
 #include "ghr.h"
 #include "ghr_kernels.h"
 #include "ghr_simd.h"
