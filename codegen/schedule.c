@@ -32,8 +32,8 @@ static const struct {
     {"ghr_mul_channel", {"mul_channel.c"}},
     {"ghr_copy", {"copy.c"}},
     {"ghr_channel_shuffle", {"channel_shuffle.c"}},
-    {"ghr_avgpool", {"window.c", "avgpool.c"}},
-    {"ghr_maxpool", {"window.c", "maxpool.c"}},
+    {"ghr_avgpool", {"avgpool.c"}},
+    {"ghr_maxpool", {"maxpool.c"}},
     {"ghr_global_avgpool", {"global_avgpool.c"}},
     {"ghr_linear", {"linear.c"}},
 };

@@ -3,19 +3,6 @@
 // (epilogue).
 #include "ghr.h"
 
-// Sets [*lo, *hi) to the outputs o in [0, out_size) whose tap o*stride + offset
-// lands inside an input axis of length size, so the loops over them need no
-// bounds test. The range is empty when *hi <= *lo.
-static void ghr_conv2d_valid_range(int offset, int stride, int size,
-                                   int out_size, int *lo, int *hi) {
-  // Smallest o with o*stride + offset >= 0.
-  *lo = offset >= 0 ? 0 : (stride - 1 - offset) / stride;
-  // One past the largest o with o*stride + offset <= size - 1.
-  int last = size - 1 - offset;
-  *hi = last < 0 ? 0 : last / stride + 1;
-  if (*hi > out_size) *hi = out_size;
-}
-
 // Where absolute input channel c lives in `in`: plane shuffled(c) when the
 // conv reads its input through a channel shuffle of `shuffle` groups (view
 // (shuffle, ic/shuffle), transposed), plane c otherwise.
@@ -74,12 +61,12 @@ static void ghr_conv2d_accumulate_taps(float *dst, int oh, int ow,
   const size_t src_row_step = (size_t)sh * iw;  // input rows per output row
   for (int ky = 0; ky < kh; ++ky) {
     int oy_lo, oy_hi;
-    ghr_conv2d_valid_range(ky - ph, sh, ih, oh, &oy_lo, &oy_hi);
+    ghr_tap_range(ky - ph, sh, ih, oh, &oy_lo, &oy_hi);
     // Skipping empty blocks also keeps the block pointers below in bounds.
     if (oy_lo >= oy_hi) continue;
     for (int kx = 0; kx < kw; ++kx) {
       int ox_lo, ox_hi;
-      ghr_conv2d_valid_range(kx - pw, sw, iw, ow, &ox_lo, &ox_hi);
+      ghr_tap_range(kx - pw, sw, iw, ow, &ox_lo, &ox_hi);
       if (ox_lo >= ox_hi) continue;
       const int rows = oy_hi - oy_lo, cols = ox_hi - ox_lo;
       const float wk = w[ky * kw + kx] * scale;

@@ -42,4 +42,18 @@ GHR_INLINE float ghr_activate(float x, int act) {
   }
 }
 
+// The outputs o in [*lo, *hi) of an axis of out_size cells whose tap
+// o*stride + offset lands inside an input axis of `size` cells, so a loop
+// over them needs no bounds test (the range is empty when *hi <= *lo).
+// Convolutions and pooling sweep each tap of a window over that range.
+GHR_INLINE void ghr_tap_range(int offset, int stride, int size, int out_size,
+                              int *lo, int *hi) {
+  // Smallest o with o*stride + offset >= 0.
+  *lo = offset >= 0 ? 0 : (stride - 1 - offset) / stride;
+  // One past the largest o with o*stride + offset <= size - 1.
+  int last = size - 1 - offset;
+  *hi = last < 0 ? 0 : last / stride + 1;
+  if (*hi > out_size) *hi = out_size;
+}
+
 #endif

@@ -103,11 +103,6 @@ GHR_API void ghr_maxpool(const float *in, int c, int ih, int iw, float *out,
                          int oh, int ow, int kh, int kw, int sh, int sw,
                          int ph, int pw, int act);
 
-// runtime/window.c: the input cells [*lo, *hi) that output cell o's window
-// of k cells covers on an axis of `size` cells, padding clipped away.
-GHR_API void ghr_window(int o, int stride, int pad, int k, int size, int *lo,
-                        int *hi);
-
 // runtime/global_avgpool.c: out[c] = act(mean of in (c, hw)).
 GHR_API void ghr_global_avgpool(const float *in, float *out, int c, int hw,
                                 int act);
