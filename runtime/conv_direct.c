@@ -83,7 +83,8 @@ enum {
 // The tile copies move rows of a few vectors: as loops, not as calls to
 // memcpy and memset, which compilers substitute for copy and zero loops.
 #if defined(__clang__)
-#define GHR_CONV_DIRECT_NO_LIBCALLS __attribute__((no_builtin("memcpy", "memset")))
+#define GHR_CONV_DIRECT_NO_LIBCALLS \
+  __attribute__((no_builtin("memcpy", "memset")))
 #elif defined(__GNUC__)
 #define GHR_CONV_DIRECT_NO_LIBCALLS \
   __attribute__((optimize("no-tree-loop-distribute-patterns")))
@@ -242,8 +243,10 @@ static void ghr_conv_direct_plan_copy(GhrConvDirectCopy *cp,
 
 // Zeroes the plane rows of the band that no input row fills (top and bottom
 // padding), in each of `slots` channels' planes b->plane floats apart.
-static void ghr_conv_direct_clear_rows(float *planes, const GhrConvDirectBand *b,
-                                       const GhrConvDirectCopy *cp, int slots) {
+static void ghr_conv_direct_clear_rows(float *planes,
+                                       const GhrConvDirectBand *b,
+                                       const GhrConvDirectCopy *cp,
+                                       int slots) {
   for (int c = 0; c < slots; ++c)
     for (int qy = 0; qy < b->nqy; ++qy)
       for (int qx = 0; qx < b->nqx; ++qx) {
@@ -634,7 +637,8 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_ctile(
 #pragma GCC unroll 16
   for (int q = 0; q < cv; ++q)
 #pragma GCC unroll 16
-    for (int n = 0; n < nb; ++n) ghr_vstore(mem + (q * nb + n) * GHR_VW, acc[q][n]);
+    for (int n = 0; n < nb; ++n)
+      ghr_vstore(mem + (q * nb + n) * GHR_VW, acc[q][n]);
   ghr_conv_direct_cscatter(j, cv, nb, mem);
 }
 
@@ -802,7 +806,8 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
   for (int oy0 = 0; oy0 < oh; oy0 += rows)
     for (int ox0 = 0; ox0 < ow; ox0 += cols) {
       GhrConvDirectBand b;
-      ghr_conv_direct_band_shape(&b, oy0, ox0, oh - oy0 < rows ? oh - oy0 : rows,
+      ghr_conv_direct_band_shape(&b, oy0, ox0,
+                                 oh - oy0 < rows ? oh - oy0 : rows,
                                  ow - ox0 < cols ? ow - ox0 : cols, kh, kw,
                                  sh, sw);
       GhrConvDirectGrid g;

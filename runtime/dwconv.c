@@ -44,9 +44,11 @@
 #define GHR_DWCONV_INLINE static inline
 #endif
 
-// Output rows computed together by the 3x3 and 5x5 kernels: accumulators
-// plus the broadcast weights fit the vector registers.
+// Output rows computed together by the 3x3 and 5x5 kernels: accumulators,
+// broadcast weights and the loaded tile rows fit the vector registers
+// (stride 2 loads more rows per output row).
 #define GHR_DWCONV_ROWS_K3 4
+#define GHR_DWCONV_ROWS_K3_S2 3
 #define GHR_DWCONV_ROWS_K5 4
 
 enum {
@@ -546,7 +548,7 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
                               tile, &t, w, b, act);
             break;
           case 3 * 16 + 2:
-            ghr_dwconv_band_k(3, 3, 2, 2, GHR_DWCONV_ROWS_K3, dst, res, ow,
+            ghr_dwconv_band_k(3, 3, 2, 2, GHR_DWCONV_ROWS_K3_S2, dst, res, ow,
                               tile, &t, w, b, act);
             break;
           case 5 * 16 + 1:
