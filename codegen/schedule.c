@@ -214,9 +214,9 @@ static void schedule_conv1x1(Scheduler *S, const Conv *cv) {
   }
 }
 
-// One input channel per group: output channel o reads input o / mult.
-static void schedule_dwconv(Scheduler *S, const Conv *cv) {
-  Call *c = new_call(S, "ghr_dwconv");
+// The arguments the KxK kernels begin with: in, ic, ih, iw, out, oc, oh,
+// ow, weight, bias, the window.
+static void push_conv_shapes(Call *c, const Conv *cv, Arg weight, Arg bias) {
   push(c, cv->x);
   push_int(c, cv->in->c);
   push_int(c, cv->in->h);
@@ -225,14 +225,28 @@ static void schedule_dwconv(Scheduler *S, const Conv *cv) {
   push_int(c, cv->out->c);
   push_int(c, cv->out->h);
   push_int(c, cv->out->w);
-  push(c, param_arg(S, cv->weight));
-  push(c, param_arg(S, cv->bias));
+  push(c, weight);
+  push(c, bias);
   push_window(c, cv->kh, cv->kw, cv->sh, cv->sw, cv->ph, cv->pw);
-  push_int(c, cv->oc_per_group);
+}
+
+// ... and end with: in_scale, in_shuffle, residual, act.
+static void push_conv_fusions(Call *c, const Conv *cv) {
   push(c, cv->in_scale);
   push_int(c, cv->in_shuffle);
   push(c, cv->residual);
   push_int(c, cv->act);
+}
+
+// One input channel per group: output channel o reads input o / mult.
+static void schedule_dwconv(Scheduler *S, const Conv *cv) {
+  // Weight before bias, as everywhere: the order places them in the blob.
+  Arg weight = param_arg(S, cv->weight);
+  Arg bias = param_arg(S, cv->bias);
+  Call *c = new_call(S, "ghr_dwconv");
+  push_conv_shapes(c, cv, weight, bias);
+  push_int(c, cv->oc_per_group);
+  push_conv_fusions(c, cv);
 }
 
 // A dense KxK convolution, register-blocked over packed weights.
@@ -244,44 +258,21 @@ static void schedule_conv_direct(Scheduler *S, const Conv *cv) {
                      &packed);
   conv_direct_pack(isa, param_data(S, cv->weight), oc, ic, cv->kh, cv->kw,
                    packed);
+  Arg bias = param_arg(S, cv->bias);
   Call *c = new_call(S, "ghr_conv_direct");
-  push(c, cv->x);
-  push_int(c, ic);
-  push_int(c, cv->in->h);
-  push_int(c, cv->in->w);
-  push(c, cv->y);
-  push_int(c, oc);
-  push_int(c, cv->out->h);
-  push_int(c, cv->out->w);
-  push(c, w);
-  push(c, param_arg(S, cv->bias));
-  push_window(c, cv->kh, cv->kw, cv->sh, cv->sw, cv->ph, cv->pw);
-  push(c, cv->in_scale);
-  push_int(c, cv->in_shuffle);
-  push(c, cv->residual);
-  push_int(c, cv->act);
+  push_conv_shapes(c, cv, w, bias);
+  push_conv_fusions(c, cv);
 }
 
 // Any other grouped convolution: the general direct kernel.
 static void schedule_conv_general(Scheduler *S, const Conv *cv) {
+  Arg weight = param_arg(S, cv->weight);
+  Arg bias = param_arg(S, cv->bias);
   Call *c = new_call(S, "ghr_conv2d");
-  push(c, cv->x);
-  push_int(c, cv->in->c);
-  push_int(c, cv->in->h);
-  push_int(c, cv->in->w);
-  push(c, cv->y);
-  push_int(c, cv->out->c);
-  push_int(c, cv->out->h);
-  push_int(c, cv->out->w);
-  push(c, param_arg(S, cv->weight));
-  push(c, param_arg(S, cv->bias));
-  push_window(c, cv->kh, cv->kw, cv->sh, cv->sw, cv->ph, cv->pw);
+  push_conv_shapes(c, cv, weight, bias);
   push_int(c, cv->groups);
   push_int(c, cv->oc_per_group);
-  push(c, cv->in_scale);
-  push_int(c, cv->in_shuffle);
-  push(c, cv->residual);
-  push_int(c, cv->act);
+  push_conv_fusions(c, cv);
 }
 
 // A 1x1 convolution of a 1x1 map (squeeze-excite, a conv head after global
