@@ -140,16 +140,16 @@ static void weights_type(Emitter *e, Buf *b) {
 
 static bool is_octal(char c) { return c >= '0' && c <= '7'; }
 
+// Byte i of the weights stored little-endian, whatever the host; the
+// generated file refuses big-endian targets.
+static unsigned char weight_byte(const float *weights, size_t i) {
+  uint32_t bits;
+  memcpy(&bits, &weights[i / 4], 4);
+  return (unsigned char)(bits >> (8 * (i % 4)));
+}
+
 static void emit_weights(Emitter *e, const char *provenance, Output *out) {
   size_t floats = e->s->weight_floats;
-  unsigned char *bytes = arena_array(e->arena, floats, 4);
-  // Little-endian bytes; the generated file refuses other hosts.
-  for (size_t k = 0; k < floats; k++) {
-    uint32_t bits;
-    memcpy(&bits, &e->s->weights[k], 4);
-    for (int j = 0; j < 4; j++)
-      bytes[k * 4 + j] = (unsigned char)(bits >> (8 * j));
-  }
   Buf b;
   begin_file(e, &b, provenance);
   buf_printf(&b,
@@ -170,13 +170,14 @@ static void emit_weights(Emitter *e, const char *provenance, Output *out) {
   buf_reserve(&b, most);
   char *text = b.data + b.len;
   for (size_t i = 0; i < n; i++) {
-    unsigned char c = bytes[i];
+    unsigned char c = weight_byte(e->s->weights, i);
     if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?') {
       text[len++] = (char)c;
       line++;
     } else {
       // Short escapes unless a digit follows that would extend them.
-      bool next_octal = i + 1 < n && is_octal((char)bytes[i + 1]);
+      bool next_octal =
+          i + 1 < n && is_octal((char)weight_byte(e->s->weights, i + 1));
       size_t start = len;
       text[len++] = '\\';
       if (next_octal || c >= 0100)

@@ -109,26 +109,32 @@ static Arg extra_arg(const Scheduler *S, const Node *n, int slot) {
   return slot < 0 ? (Arg){ARG_NULL, 0, 0} : value_arg(S, n->in[slot]);
 }
 
-// Room for `floats` more floats at the end of the blob, 64-byte aligned;
-// returns the offset.
+// Makes the blob's buffer hold at least `floats` floats.
+static void ensure_capacity(Scheduler *S, size_t floats) {
+  if (floats <= S->weights_cap)
+    return;
+  size_t cap = S->weights_cap, bytes;
+  if (!size_mul(cap, 2, &cap))
+    gh_error("the weights are too large");
+  if (cap < floats)
+    cap = floats;
+  if (!size_mul(cap, sizeof(float), &bytes))
+    gh_error("the weights are too large");
+  float *w = arena_alloc(S->arena, bytes);
+  if (S->s->weight_floats)
+    memcpy(w, S->s->weights, S->s->weight_floats * sizeof(float));
+  S->s->weights = w;
+  S->weights_cap = cap;
+}
+
+// Room for `floats` more floats at the end of the blob, 64-byte aligned and
+// zeroed; returns the offset.
 static size_t reserve_weights(Scheduler *S, size_t floats) {
   Schedule *s = S->s;
   size_t at = s->weight_floats, end;
   if (!size_add(at, (floats + 15) / 16 * 16, &end))
     gh_error("the weights are too large");
-  if (end > S->weights_cap) {
-    size_t cap = S->weights_cap ? S->weights_cap : 1u << 16, bytes;
-    while (cap < end)
-      if (!size_mul(cap, 2, &cap))
-        gh_error("the weights are too large");
-    if (!size_mul(cap, sizeof(float), &bytes))
-      gh_error("the weights are too large");
-    float *w = arena_alloc(S->arena, bytes);
-    if (at)
-      memcpy(w, s->weights, at * sizeof(float));
-    s->weights = w;
-    S->weights_cap = cap;
-  }
+  ensure_capacity(S, end);
   memset(s->weights + at, 0, (end - at) * sizeof(float));
   s->weight_floats = end;
   return at;
@@ -492,8 +498,14 @@ Schedule schedule_model(const Graph *g, const MemPlan *plan,
   Scheduler S = {.g = g, .plan = plan, .target = target, .arena = g->arena,
                  .s = &s};
   S.param_at = arena_array(g->arena, (size_t)g->n_params + 1, sizeof(size_t));
-  for (int i = 0; i < g->n_params; i++)
+  // The blob is about the parameters plus the packings' padding: reserved
+  // once at that size (a quarter more), it rarely grows and is copied.
+  size_t floats = 0;
+  for (int i = 0; i < g->n_params; i++) {
     S.param_at[i] = SIZE_MAX;
+    floats += (g->params[i].count + 15) / 16 * 16;
+  }
+  ensure_capacity(&S, floats + floats / 4 + 16);
   for (int i = 0; i < g->n_nodes; i++) {
     const Node *n = &g->nodes[i];
     if (n->op == GH_OP_INPUT)
