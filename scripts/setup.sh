@@ -5,7 +5,8 @@ set -eu
 packages="build-essential cmake pkg-config clang libyaml-dev libjansson-dev
   libcriterion-dev python3 python3-torch python3-numpy python3-torchvision
   python3-sklearn libstb-dev clang-19 libclang-rt-19-dev locales
-  llvm-19-dev qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+  llvm-19-dev zlib1g-dev libzstd-dev qemu-user gcc-aarch64-linux-gnu
+  libc6-dev-arm64-cross"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 missing=""
