@@ -362,9 +362,8 @@ static void ghr_conv1x1_small(const float *in, int ic_total, int first, int ic,
   enum { NP = GHR_CONV1X1_POSITIONS, MRC = GHR_CONV1X1_CHANNEL_MR };
   const float *rows[GHR_CONV1X1_SMALL_MAX_IC];
   for (int k = 0; k < ic; ++k) {
-    int ch = first + k;  // absolute input channel
-    if (in_shuffle > 0)
-      ch = (ch % in_shuffle) * (ic_total / in_shuffle) + ch / in_shuffle;
+    // first + k: the absolute input channel
+    const int ch = ghr_shuffled_plane(first + k, ic_total, in_shuffle);
     rows[k] = in + (size_t)ch * hw;
   }
   const int n_tiles = (hw + NP - 1) / NP;
@@ -419,9 +418,8 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
   for (int k0 = 0; k0 < ic; k0 += kc_max) {
     const int kc = ic - k0 < kc_max ? ic - k0 : kc_max;
     for (int k = 0; k < kc; ++k) {
-      int c = first + k0 + k;  // absolute input channel
-      if (in_shuffle > 0)
-        c = (c % in_shuffle) * (ic_total / in_shuffle) + c / in_shuffle;
+      // first + k0 + k: the absolute input channel
+      const int c = ghr_shuffled_plane(first + k0 + k, ic_total, in_shuffle);
       rows[k] = in + (size_t)c * hw;
     }
     for (int n0 = 0; n0 < hw; n0 += nc) {

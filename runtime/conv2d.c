@@ -8,8 +8,7 @@
 // (shuffle, ic/shuffle), transposed), plane c otherwise.
 static const float *ghr_conv2d_plane(const float *in, size_t plane, int c,
                                      int ic, int shuffle) {
-  if (shuffle > 0) c = (c % shuffle) * (ic / shuffle) + c / shuffle;
-  return in + (size_t)c * plane;
+  return in + (size_t)ghr_shuffled_plane(c, ic, shuffle) * plane;
 }
 
 // Weight w of absolute input channel c, times the input scale if any: the

@@ -464,8 +464,7 @@ static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
 // Input channel c's plane in `in` (through the channel shuffle).
 static const float *ghr_conv_direct_plane(const float *in, int c, int ic,
                                           int shuffle, size_t plane) {
-  if (shuffle > 0) c = (c % shuffle) * (ic / shuffle) + c / shuffle;
-  return in + (size_t)c * plane;
+  return in + (size_t)ghr_shuffled_plane(c, ic, shuffle) * plane;
 }
 
 // The same convolution one output at a time with bounds tests, for kernels

@@ -412,8 +412,7 @@ static void ghr_dwconv_plain(const float *in, int ic, int ih, int iw,
   const size_t out_plane = (size_t)oh * ow;
   for (int o = 0; o < oc; ++o) {
     const int c = o / mult;
-    const int plane = in_shuffle > 0
-        ? (c % in_shuffle) * (ic / in_shuffle) + c / in_shuffle : c;
+    const int plane = ghr_shuffled_plane(c, ic, in_shuffle);
     const float *src = in + (size_t)plane * ih * iw;
     const float *w = weight + (size_t)o * kh * kw;  // weight (oc, kh, kw)
     const float scale = in_scale ? in_scale[c] : 1.0f;
@@ -520,8 +519,7 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
           off[ky * kw + kx] = ((ky % sh) * t.nqx + kx % sw) * t.plane +
                               (ky / sh) * t.pq + kx / sw;
       for (int c = 0; c < n_in; ++c) {
-        const int plane = in_shuffle > 0
-            ? (c % in_shuffle) * (ic / in_shuffle) + c / in_shuffle : c;
+        const int plane = ghr_shuffled_plane(c, ic, in_shuffle);
         ghr_dwconv_fill(tile, &t, &cp, in + (size_t)plane * in_plane,
                         (ptrdiff_t)((size_t)(ic - plane) * in_plane), iw,
                         in_scale ? in_scale[c] : 1.0f, sh, sw);

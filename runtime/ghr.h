@@ -42,6 +42,13 @@ GHR_INLINE float ghr_activate(float x, int act) {
   }
 }
 
+// The plane of `in` that holds input channel c of a conv that reads its ic
+// channels through a channel shuffle of `shuffle` groups (view (shuffle,
+// ic/shuffle), transposed); plane c when shuffle is 0.
+GHR_INLINE int ghr_shuffled_plane(int c, int ic, int shuffle) {
+  return shuffle > 0 ? (c % shuffle) * (ic / shuffle) + c / shuffle : c;
+}
+
 // The outputs o in [*lo, *hi) of an axis of out_size cells whose tap
 // o*stride + offset lands inside an input axis of `size` cells, so a loop
 // over them needs no bounds test (the range is empty when *hi <= *lo).
