@@ -32,8 +32,8 @@ static const struct {
     {"ghr_mul_channel", {"mul_channel.c"}},
     {"ghr_copy", {"copy.c"}},
     {"ghr_channel_shuffle", {"channel_shuffle.c"}},
-    {"ghr_avgpool", {"avgpool.c"}},
-    {"ghr_maxpool", {"maxpool.c"}},
+    {"ghr_avgpool", {"pool.h", "avgpool.c"}},
+    {"ghr_maxpool", {"pool.h", "maxpool.c"}},
     {"ghr_global_avgpool", {"global_avgpool.c"}},
     {"ghr_linear", {"linear.c"}},
 };

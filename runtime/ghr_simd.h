@@ -28,6 +28,7 @@ GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return _mm512_add_ps(a, b); 
 GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return _mm512_mul_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return _mm512_max_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return _mm512_min_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vdiv(ghr_vec a, ghr_vec b) { return _mm512_div_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
   return _mm512_fmadd_ps(a, b, c);
 }
@@ -65,6 +66,7 @@ GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return _mm256_add_ps(a, b); 
 GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return _mm256_mul_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return _mm256_max_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return _mm256_min_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vdiv(ghr_vec a, ghr_vec b) { return _mm256_div_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
   return _mm256_fmadd_ps(a, b, c);
 }
@@ -112,6 +114,7 @@ GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return vaddq_f32(a, b); }
 GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return vmulq_f32(a, b); }
 GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return vmaxq_f32(a, b); }
 GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return vminq_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vdiv(ghr_vec a, ghr_vec b) { return vdivq_f32(a, b); }
 GHR_INLINE ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
   return vfmaq_f32(c, a, b);
 }
@@ -140,6 +143,7 @@ GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return a + b; }
 GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return a * b; }
 GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return a > b ? a : b; }
 GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return a < b ? a : b; }
+GHR_INLINE ghr_vec ghr_vdiv(ghr_vec a, ghr_vec b) { return a / b; }
 // Not fmaf: without hardware FMA that is a slow libm call.
 GHR_INLINE ghr_vec ghr_vfma(ghr_vec a, ghr_vec b, ghr_vec c) {
   return a * b + c;

@@ -1,38 +1,10 @@
-// Max pooling; padding cells never win. Each tap of the window sweeps the
-// output row over the columns where it lands inside the input, so the inner
-// loop has no bounds test and vectorises.
-#include "ghr.h"
+// Max pooling; padding cells never win (runtime/pool.h).
+#include "pool.h"
 #include <math.h>
 
 GHR_API void ghr_maxpool(const float *in, int c, int ih, int iw, float *out,
                          int oh, int ow, int kh, int kw, int sh, int sw,
                          int ph, int pw, int act) {
-  // Each tap's column range, the same on every row: computed once (for
-  // the first 16 taps; wider windows compute the rest per row).
-  int tap_lo[16], tap_hi[16];
-  for (int kx = 0; kx < kw && kx < 16; ++kx)
-    ghr_tap_range(kx - pw, sw, iw, ow, &tap_lo[kx], &tap_hi[kx]);
-  for (int ch = 0; ch < c; ++ch) {
-    const float *src = in + (size_t)ch * ih * iw;  // in (c, ih, iw)
-    for (int oy = 0; oy < oh; ++oy) {
-      float *dst = out + ((size_t)ch * oh + oy) * ow;  // out (c, oh, ow)
-      for (int ox = 0; ox < ow; ++ox) dst[ox] = -INFINITY;
-      for (int ky = 0; ky < kh; ++ky) {
-        const int y = oy * sh - ph + ky;
-        if (y < 0 || y >= ih) continue;
-        const float *row = src + (size_t)y * iw;
-        for (int kx = 0; kx < kw; ++kx) {
-          int lo = kx < 16 ? tap_lo[kx] : 0, hi = kx < 16 ? tap_hi[kx] : 0;
-          if (kx >= 16) ghr_tap_range(kx - pw, sw, iw, ow, &lo, &hi);
-          const float *s = row + kx - pw;  // s[ox * sw] for ox in [lo, hi)
-          for (int ox = lo; ox < hi; ++ox) {
-            const float v = s[ox * sw];
-            dst[ox] = v > dst[ox] ? v : dst[ox];
-          }
-        }
-      }
-      if (act != GHR_ACT_NONE)
-        for (int ox = 0; ox < ow; ++ox) dst[ox] = ghr_activate(dst[ox], act);
-    }
-  }
+  const GhrPool p = {in, ih, iw, kh, kw, sh, sw, ph, pw, 1, 0, act, -INFINITY};
+  ghr_pool(&p, c, out, oh, ow);
 }

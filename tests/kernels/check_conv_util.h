@@ -36,7 +36,7 @@ static float check_uniform(float lo, float hi) {
   return lo + (hi - lo) * (float)(r >> 40) / (float)(1u << 24);
 }
 
-static int check_int(int lo, int hi) {  // uniform in [lo, hi]
+static inline int check_int(int lo, int hi) {  // uniform in [lo, hi]
   int v = lo + (int)(check_uniform(0.0f, 1.0f) * (float)(hi - lo + 1));
   return v > hi ? hi : v;
 }
