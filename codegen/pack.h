@@ -19,4 +19,10 @@ size_t conv_direct_packed_floats(Isa isa, int oc, int ic, int kh, int kw);
 void conv_direct_pack(Isa isa, const float *weight, int oc, int ic, int kh,
                       int kw, float *dst);
 
+// pack_linear.c: a fully connected layer's weight (n_out, n_in) for
+// ghr_linear.
+size_t linear_packed_floats(Isa isa, int n_out, int n_in);
+void linear_pack(Isa isa, const float *weight, int n_out, int n_in,
+                 float *dst);
+
 #endif

@@ -281,18 +281,30 @@ static void schedule_conv_general(Scheduler *S, const Conv *cv) {
   push_conv_fusions(c, cv);
 }
 
+// A fully connected layer's weight (n_out, n_in), packed for ghr_linear.
+static Arg packed_linear(Scheduler *S, const float *weight, int n_out,
+                         int n_in) {
+  Isa isa = S->target->isa;
+  float *packed;
+  Arg w = packed_arg(S, linear_packed_floats(isa, n_out, n_in), &packed);
+  linear_pack(isa, weight, n_out, n_in, packed);
+  return w;
+}
+
 // A 1x1 convolution of a 1x1 map (squeeze-excite, a conv head after global
 // pooling) is a matrix-vector product: the classifier's kernel, per group,
 // reads the weights as stored, once, without tiles of spatial columns.
 static void schedule_conv_as_linear(Scheduler *S, const Conv *cv) {
   int icg = cv->in->c / cv->groups, ocg = cv->oc_per_group;
   for (int grp = 0; grp < cv->groups; grp++) {
+    Arg w = packed_linear(S, param_data(S, cv->weight) +
+                                 (size_t)grp * ocg * icg, ocg, icg);
     Call *c = new_call(S, "ghr_linear");
     push(c, offset_by(cv->x, (size_t)grp * icg));
     push(c, offset_by(cv->y, (size_t)grp * ocg));
     push_int(c, icg);
     push_int(c, ocg);
-    push(c, offset_by(param_arg(S, cv->weight), (size_t)grp * ocg * icg));
+    push(c, w);
     push(c, offset_by(param_arg(S, cv->bias), (size_t)grp * ocg));
     push_int(c, cv->act);
   }
@@ -476,16 +488,18 @@ static void schedule_node(Scheduler *S, const Node *n) {
     push_int(c, (int64_t)in->h * in->w);
     push_int(c, act);
     break;
-  case GH_OP_LINEAR:
+  case GH_OP_LINEAR: {
+    Arg w = packed_linear(S, param_data(S, n->params[0]), out->c, in->c);
     c = new_call(S, "ghr_linear");
     push(c, x);
     push(c, y);
     push_int(c, in->c);
     push_int(c, out->c);
-    push(c, param_arg(S, n->params[0]));
+    push(c, w);
     push(c, param_arg(S, n->params[1]));
     push_int(c, act);
     break;
+  }
   case GH_OP_INPUT:
   case GH_OP_COUNT:
     gh_assert(!"no call for this op");

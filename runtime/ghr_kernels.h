@@ -107,9 +107,9 @@ GHR_API void ghr_maxpool(const float *in, int c, int ih, int iw, float *out,
 GHR_API void ghr_global_avgpool(const float *in, float *out, int c, int hw,
                                 int act);
 
-// runtime/linear.c: out (n_out) = act(weight (n_out, n_in) . in + bias);
-// bias may be NULL.
+// runtime/linear.c: out (n_out) = act(weight (n_out, n_in) . in + bias),
+// the weight packed by codegen/pack_linear.c; bias may be NULL.
 GHR_API void ghr_linear(const float *in, float *out, int n_in, int n_out,
-                        const float *weight, const float *bias, int act);
+                        const float *packed, const float *bias, int act);
 
 #endif

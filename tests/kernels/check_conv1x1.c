@@ -1,12 +1,10 @@
 // Checks ghr_conv1x1, fed the weights conv1x1_pack lays out for this
 // build's ISA (so kernel and packer are tested together), against the
-// reference ghr_conv2d on many shapes, and ghr_linear against a
-// double-precision loop. Exits 1 with the first mismatch.
+// reference ghr_conv2d on many shapes. Exits 1 with the first mismatch.
 //   check_conv1x1 --bench   GFLOP/s of ghr_conv1x1 (and of ghr_conv2d) on
 //                           the 1x1 convs of GhostNet and MobileNet at 224
 #include "../../runtime/conv2d.c"
 #include "../../runtime/conv1x1.c"
-#include "../../runtime/linear.c"
 #include "../../codegen/pack_conv1x1.c"
 
 #include <math.h>
@@ -208,56 +206,6 @@ static void check_conv_shapes(void) {
 }
 
 //
-// ghr_linear against a double-precision loop
-//
-
-static void check_linear(int n_in, int n_out, int has_bias, int act) {
-  float *in = random_floats((size_t)n_in);
-  float *weight = random_floats((size_t)n_out * n_in);
-  float *bias = has_bias ? random_floats((size_t)n_out) : NULL;
-  float *got = new_floats((size_t)n_out + GUARD);
-  for (int i = 0; i < GUARD; ++i) got[n_out + i] = guard_value;
-  ghr_linear(in, got, n_in, n_out, weight, bias, act);
-  for (int o = 0; o < n_out; ++o) {
-    double sum = bias ? bias[o] : 0.0, magnitude = bias ? fabs(bias[o]) : 0.0;
-    for (int i = 0; i < n_in; ++i) {
-      sum += (double)weight[(size_t)o * n_in + i] * in[i];
-      magnitude += fabs((double)weight[(size_t)o * n_in + i] * in[i]);
-    }
-    const float want = ghr_activate((float)sum, act);
-    const float tol = (float)(1.5e-5 * magnitude) + 1e-6f;
-    if (!(fabsf(got[o] - want) <= tol)) {
-      fprintf(stderr,
-              "check_conv1x1 [%s]: ghr_linear n_in %d n_out %d bias %d act "
-              "%s: output %d: got %.9g, want %.9g (tolerance %.3g)\n",
-              isa_name, n_in, n_out, has_bias, activation_names[act], o, got[o],
-              want, tol);
-      exit(1);
-    }
-  }
-  for (int i = 0; i < GUARD; ++i)
-    if (got[n_out + i] != guard_value) {
-      fprintf(stderr,
-              "check_conv1x1 [%s]: ghr_linear n_in %d n_out %d wrote past "
-              "its output\n",
-              isa_name, n_in, n_out);
-      exit(1);
-    }
-  free(in), free(weight), free(bias), free(got);
-}
-
-static int check_linear_shapes(void) {
-  const int n_ins[] = {1, 3, GHR_VW, GHR_VW + 1, 2 * GHR_VW - 1, 17, 1280};
-  const int n_outs[] = {1, 3, 4, 5, 9, 1000};
-  int n = 0;
-  for (size_t i = 0; i < sizeof n_ins / sizeof *n_ins; ++i)
-    for (size_t o = 0; o < sizeof n_outs / sizeof *n_outs; ++o)
-      for (int act = 0; act < N_ACTS; ++act, ++n)
-        check_linear(n_ins[i], n_outs[o], (act + (int)o) % 2, act);
-  return n;
-}
-
-//
 // --bench
 //
 
@@ -304,26 +252,6 @@ static double best_seconds_conv2d(const BenchShape *s, const float *in,
     if (t < best) best = t;
   } while (now_seconds() - start < budget);
   return best;
-}
-
-// The classifier: memory bound, so GB/s of weights read as well.
-static void bench_linear(int n_in, int n_out) {
-  float *in = random_floats((size_t)n_in);
-  float *weight = random_floats((size_t)n_out * n_in);
-  float *bias = random_floats((size_t)n_out);
-  float *out = new_floats((size_t)n_out);
-  double best = 1e30, start = now_seconds();
-  do {
-    const double t0 = now_seconds();
-    ghr_linear(in, out, n_in, n_out, weight, bias, GHR_ACT_NONE);
-    const double t = now_seconds() - t0;
-    bench_sink = out[0];
-    if (t < best) best = t;
-  } while (now_seconds() - start < 0.3);
-  printf("ghr_linear %d -> %d: %.1f GFLOP/s, %.1f GB/s of weights, %.1f us\n",
-         n_in, n_out, 2.0 * n_in * n_out / best * 1e-9,
-         4.0 * n_in * n_out / best * 1e-9, best * 1e6);
-  free(in), free(weight), free(bias), free(out);
 }
 
 static void bench(void) {
@@ -375,8 +303,6 @@ static void bench(void) {
            flops / fast * 1e-9, flops / direct * 1e-9);
     free(in), free(weight), free(bias), free(out), free(packed);
   }
-  bench_linear(1280, 1000);  // MobileNetV2's and GhostNet's classifier
-  bench_linear(1024, 1000);  // MobileNetV1's
 }
 
 int main(int argc, char **argv) {
@@ -403,8 +329,7 @@ int main(int argc, char **argv) {
       }
     }
   check_conv_shapes();
-  const int n_linear = check_linear_shapes();
-  printf("check_conv1x1 [%s]: %d conv1x1 and %d linear cases match\n",
-         isa_name, n_conv_checks, n_linear);
+  printf("check_conv1x1 [%s]: %d conv1x1 cases match\n", isa_name,
+         n_conv_checks);
   return 0;
 }
