@@ -465,6 +465,12 @@ static void schedule_node(Scheduler *S, const Node *n) {
                          none, y, value_count(out), act);
     break;
   case GH_OP_FLATTEN:
+    if (x.kind == y.kind && x.value == y.value && act == GH_ACT_NONE) {
+      S->note = arena_printf(S->arena, "%s in place: the same floats",
+                             S->note);
+      new_call(S, NULL);
+      break;
+    }
     schedule_elementwise(S, "ghr_copy", x, none, y, value_count(out), act);
     break;
   case GH_OP_SHUFFLE:
