@@ -1,7 +1,7 @@
 // Checks ghr_conv_direct (runtime/conv_direct.c) on weights packed by
 // conv_direct_pack (codegen/pack_conv_direct.c) for this build's ISA against
 // the reference ghr_conv2d, on the shapes that steer its paths: widths
-// around the vector width (rows and im2col tiles), the maps of 224 and
+// around the vector width (rows and shifted tiles), the maps of 224 and
 // CIFAR networks, stride 1 and 2, channel counts across K blocks and
 // partial panels, kernels 1 to 13 (larger than the input, past the offset
 // table), maps too wide for a tile, shuffle, scale, residual, bias, every
@@ -107,7 +107,7 @@ static int dc_check_all(void) {
       }
   }
   // The stems at 224 and CIFAR layers: several bands and K blocks, maps
-  // down to 2x2 (im2col tiles), stride 2 between stages.
+  // down to 2x2 (shifted and channel tiles), stride 2 between stages.
   const int layers[][6] = {
       // ic, oc, size, k, stride, activation
       {3, 16, 224, 3, 2, GHR_ACT_HARD_SWISH},
