@@ -68,6 +68,9 @@ enum {
   // Taps of the offset table: kernels up to 11x11; larger ones take the
   // plain path.
   GHR_CONV_DIRECT_MAX_TAPS = 121,
+  // Floats of input and output past which a layer's input is unlikely to
+  // be in the caches (a stem at 224): its rows are prefetched.
+  GHR_CONV_DIRECT_PREFETCH_FLOATS = 1 << 17,
 };
 
 // Each call site of a register tile gets its own copy, with the
@@ -79,6 +82,12 @@ enum {
 #else
 #define GHR_CONV_DIRECT_INLINE static inline
 #define GHR_CONV_DIRECT_OUTLINE static
+#endif
+// A hint that the cache line at p will be read soon.
+#if defined(__GNUC__)
+#define GHR_CONV_DIRECT_PREFETCH(p) __builtin_prefetch((p), 0, 2)
+#else
+#define GHR_CONV_DIRECT_PREFETCH(p) ((void)(p))
 #endif
 // The tile copies move rows of a few vectors: as loops, not as calls to
 // memcpy and memset, which compilers substitute for copy and zero loops.
@@ -396,14 +405,19 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
          NV = GHR_CONV_DIRECT_NV };
   ghr_vec acc[MH][NV];
   float mem[MH * NV * GHR_VW];
-  if (!j->first_block) ghr_conv_direct_gather(j, s, nv, mem);
+  // Whole vectors (the common case) move straight between the
+  // accumulators and `out`; partial ones through mem.
+  int full = 1;
+  for (int v = 0; v < nv; ++v) full &= s->lanes[v] == GHR_VW;
+  if (!j->first_block && !full) ghr_conv_direct_gather(j, s, nv, mem);
 #pragma GCC unroll 16
   for (int i = 0; i < MH; ++i) {
     const ghr_vec b = j->bias && i < j->m ? ghr_vset1(j->bias[i]) : ghr_vzero();
 #pragma GCC unroll 16
     for (int v = 0; v < nv; ++v)
-      acc[i][v] = j->first_block || i >= j->m
-                      ? b : ghr_vload(mem + (i * nv + v) * GHR_VW);
+      acc[i][v] = j->first_block || i >= j->m ? b
+                  : full ? ghr_vload(j->out + i * j->plane + s->at[v])
+                         : ghr_vload(mem + (i * nv + v) * GHR_VW);
   }
 
   const float *w = j->w;
@@ -423,6 +437,23 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
     }
   }
 
+  if (full) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MH; ++i) {
+      if (i >= j->m) break;
+#pragma GCC unroll 16
+      for (int v = 0; v < nv; ++v) {
+        const size_t at = i * j->plane + s->at[v];
+        ghr_vec a = acc[i][v];
+        if (j->last_block) {
+          if (j->residual) a = ghr_vadd(a, ghr_vload(j->residual + at));
+          a = ghr_vactivate(a, j->act);
+        }
+        ghr_vstore(j->out + at, a);
+      }
+    }
+    return;
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < MH; ++i)
 #pragma GCC unroll 16
@@ -469,6 +500,25 @@ static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
     default: ghr_conv_direct_tile(1, j, &s); break;
     }
     k += nv;
+  }
+}
+
+// Asks for the input rows that the band of output rows [oy0, oy0 + rows)
+// reads, a cache line at a time, so that they arrive while the band before
+// it computes. Inline: compilers drop calls of a function that only
+// prefetches, which they find free of side effects.
+GHR_CONV_DIRECT_INLINE void ghr_conv_direct_prefetch(
+    const float *in, int ic, int ih, int iw, int oy0, int rows, int kh, int sh,
+    int ph) {
+  enum { LINE = 64 / sizeof(float) };
+  int r0 = oy0 * sh - ph, r1 = (oy0 + rows - 1) * sh - ph + kh;
+  if (r0 < 0) r0 = 0;
+  if (r1 > ih) r1 = ih;
+  const size_t in_plane = (size_t)ih * iw;
+  for (int c = 0; c < ic && r0 < r1; ++c) {
+    const float *p = in + c * in_plane + (size_t)r0 * iw;
+    for (size_t j = 0; j < (size_t)(r1 - r0) * iw; j += LINE)
+      GHR_CONV_DIRECT_PREFETCH(p + j);
   }
 }
 
@@ -802,8 +852,17 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
   int off[GHR_CONV_DIRECT_MAX_TAPS];   // tap offsets in the tile
   const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
 
+  // Input from memory: each band asks for the input of the band AHEAD
+  // bands on.
+  enum { AHEAD = 2 };
+  const int prefetch = cols == ow && (double)ic * in_plane +
+                                          (double)oc * out_plane >
+                                      GHR_CONV_DIRECT_PREFETCH_FLOATS;
   for (int oy0 = 0; oy0 < oh; oy0 += rows)
     for (int ox0 = 0; ox0 < ow; ox0 += cols) {
+      if (prefetch && oy0 + AHEAD * rows < oh)
+        ghr_conv_direct_prefetch(in, ic, ih, iw, oy0 + AHEAD * rows, rows, kh,
+                                 sh, ph);
       GhrConvDirectBand b;
       ghr_conv_direct_band_shape(&b, oy0, ox0,
                                  oh - oy0 < rows ? oh - oy0 : rows,
