@@ -677,6 +677,9 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_ctile(
   for (int q = 0; q < cv; ++q) w[q] = j->w[q];
   for (int c = 0; c < j->kc; ++c) {
     const size_t base = (size_t)c * j->cstride;
+    // One step at a time: unrolled (clang), the broadcasts of two steps
+    // are live at once and accumulators spill.
+#pragma GCC unroll 1
     for (int t = 0; t < j->taps; ++t) {
       const size_t at = base + (size_t)j->off[t];
       ghr_vec wv[CV];
