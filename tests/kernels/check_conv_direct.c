@@ -125,6 +125,11 @@ static int dc_check_all(void) {
       {24, 17, 14, 3, 2, GHR_ACT_RELU},
       {20, 9, 28, 5, 1, GHR_ACT_RELU},
       {8, 12, 30, 7, 2, GHR_ACT_RELU},
+      // Shifted tiles: a last vector of positions partial, 5x5 of stride 2.
+      {16, 24, 9, 3, 1, GHR_ACT_RELU},
+      {12, 20, 10, 5, 2, GHR_ACT_RELU6},
+      // Large enough for the input prefetch, with shuffle and scale.
+      {4, 12, 192, 3, 1, GHR_ACT_RELU6},
   };
   for (size_t i = 0; i < sizeof layers / sizeof *layers; ++i) {
     const int *l = layers[i];
