@@ -17,9 +17,11 @@
 // whatever the stride and padding (the even/odd split of stride 2 happens
 // once, in the copy). Outputs are vectors along a row ("rows" tiles). When a
 // row fills too little of a vector (maps narrower than the vector width),
-// the taps of the band's outputs are gathered instead, per channel, as
-// contiguous rows of positions ("im2col" tiles), so that vectors span output
-// rows. A register tile is MH output channels x NV vectors of positions:
+// each channel gets a plane per column tap kx instead of per column phase,
+// holding padded input column x*sw + kx at column x, with no padding columns
+// ("shifted" tiles): output positions are then contiguous across rows, and
+// vectors span output rows at tap offsets that still depend on the tap only.
+// A register tile is MH output channels x NV vectors of positions:
 // each step of the K loop over (channel, tap) broadcasts MH packed weights
 // and loads NV input vectors. Maps of fewer positions than two vectors (the
 // 4x4 and 2x2 maps of CIFAR networks) turn the tile around ("channel"
@@ -28,8 +30,8 @@
 // sums wait in `out` between blocks. The padding in the tile is zeroed once
 // per layout; each channel's copy writes only its data.
 //
-// Stack: the tile (24 KB), one channel's band for im2col tiles (8 KB) and
-// tables; about 40 KB in all (gcc and clang -fstack-usage, any ISA).
+// Stack: the tile (32 KB) and tables; about 40 KB in all (gcc and clang
+// -fstack-usage, any ISA).
 #include "ghr.h"
 #include "ghr_kernels.h"
 #include "ghr_simd.h"
@@ -57,17 +59,18 @@
 #endif
 
 enum {
-  // Floats of input tile: (channels x band), 24 KB of stack, L1 resident
-  // with the weights of a channel block.
-  GHR_CONV_DIRECT_TILE = 6144,
-  // Floats of one channel's padded band, from which im2col tiles gather.
-  GHR_CONV_DIRECT_BAND = 2048,
+  // Floats of input tile: (channels x band), 32 KB of stack, about an L1
+  // (larger K blocks than 24 KB: fewer round trips of the partial sums).
+  GHR_CONV_DIRECT_TILE = 8192,
   // Channels per K block when the tile has room: enough multiply-adds per
   // load and store of the partial sums.
   GHR_CONV_DIRECT_KC = 16,
   // Taps of the offset table: kernels up to 11x11; larger ones take the
   // plain path.
   GHR_CONV_DIRECT_MAX_TAPS = 121,
+  // Floats of input and output past which a layer's input is unlikely to
+  // be in the caches (a stem at 224): its rows are prefetched.
+  GHR_CONV_DIRECT_PREFETCH_FLOATS = 1 << 17,
 };
 
 // Each call site of a register tile gets its own copy, with the
@@ -79,6 +82,12 @@ enum {
 #else
 #define GHR_CONV_DIRECT_INLINE static inline
 #define GHR_CONV_DIRECT_OUTLINE static
+#endif
+// A hint that the cache line at p will be read soon.
+#if defined(__GNUC__)
+#define GHR_CONV_DIRECT_PREFETCH(p) __builtin_prefetch((p), 0, 2)
+#else
+#define GHR_CONV_DIRECT_PREFETCH(p) ((void)(p))
 #endif
 // The tile copies move rows of a few vectors: as loops, not as calls to
 // memcpy and memset, which compilers substitute for copy and zero loops.
@@ -108,24 +117,29 @@ typedef struct {
   int oy0, ox0;    // first output row and column
   int rows, cols;  // outputs: rows x cols
   int hq, pq;      // each polyphase plane: hq rows of pq floats
-  int nqy, nqx;    // planes: min(sh, kh) x min(sw, kw)
-  int qplane;      // floats from one plane to the next: hq*pq rounded up
-                   // to whole vectors, plus one of slack
+  int nqy, nqx;    // planes: min(sh, kh) x min(sw, kw), or x kw if shifted
+  int shifted;     // a column plane per kx, pq = cols (no padding columns)
+  int qplane;      // floats from one plane to the next: hq*pq, rounded up
+                   // to whole vectors plus one of slack unless shifted
   int plane;       // floats of one channel's planes: nqy*nqx*qplane
 } GhrConvDirectBand;
 
 static void ghr_conv_direct_band_shape(GhrConvDirectBand *b, int oy0,
                                        int ox0, int rows, int cols, int kh,
-                                       int kw, int sh, int sw) {
+                                       int kw, int sh, int sw, int shifted) {
   b->oy0 = oy0;
   b->ox0 = ox0;
   b->rows = rows;
   b->cols = cols;
+  b->shifted = shifted;
   b->nqy = sh < kh ? sh : kh;
-  b->nqx = sw < kw ? sw : kw;
+  b->nqx = shifted ? kw : sw < kw ? sw : kw;
   b->hq = rows + (kh - 1) / sh;
-  b->pq = cols + (kw - 1) / sw;
-  b->qplane = (b->hq * b->pq + 2 * GHR_VW - 1) / GHR_VW * GHR_VW;
+  b->pq = shifted ? cols : cols + (kw - 1) / sw;
+  // Shifted planes need no slack: a masked-off lane reads into the next
+  // plane, or past the last one into the tile's slack.
+  b->qplane = shifted ? b->hq * b->pq
+                      : (b->hq * b->pq + 2 * GHR_VW - 1) / GHR_VW * GHR_VW;
   b->plane = b->nqy * b->nqx * b->qplane;
 }
 
@@ -134,8 +148,10 @@ static void ghr_conv_direct_tap_offsets(int *off, const GhrConvDirectBand *b,
                                         int kh, int kw, int sh, int sw) {
   for (int ky = 0; ky < kh; ++ky)
     for (int kx = 0; kx < kw; ++kx)
-      off[ky * kw + kx] = ((ky % sh) * b->nqx + kx % sw) * b->qplane +
-                          (ky / sh) * b->pq + kx / sw;
+      off[ky * kw + kx] =
+          b->shifted ? ((ky % sh) * b->nqx + kx) * b->qplane + (ky / sh) * b->pq
+                     : ((ky % sh) * b->nqx + kx % sw) * b->qplane +
+                           (ky / sh) * b->pq + kx / sw;
 }
 
 // s[0 .. n) (n <= GHR_VW; zeros past it), loaded whole when the avail
@@ -166,6 +182,21 @@ static inline void ghr_conv_direct_copy(float *d, const float *s, int n,
     ghr_vstore_n(
         d + j, ghr_vmul(ghr_conv_direct_load(s + j, n - j, avail - j), scale),
         n - j);
+}
+
+// d[0 .. n) = s[0], s[2], .. s[2n - 2] times scale; nothing else is
+// stored. avail as for copy.
+static inline void ghr_conv_direct_copy_even(float *d, const float *s, int n,
+                                             ghr_vec scale, ptrdiff_t avail) {
+  for (int k = 0; k < n; k += GHR_VW) {
+    const int rest = 2 * (n - k) - 1;  // floats left to read
+    const ghr_vec a = ghr_conv_direct_load(
+        s + 2 * k, rest < GHR_VW ? rest : GHR_VW, avail - 2 * k);
+    const ghr_vec b = ghr_conv_direct_load(s + 2 * k + GHR_VW, rest - GHR_VW,
+                                           avail - 2 * k - GHR_VW);
+    ghr_conv_direct_store_n(d + k, ghr_vmul(ghr_veven(a, b), scale),
+                            n - k < GHR_VW ? n - k : GHR_VW);
+  }
 }
 
 // The even floats of s[0 .. n_even + n_odd) times scale to de[0 .. n_even),
@@ -291,30 +322,15 @@ static void ghr_conv_direct_fill(float *dst, const GhrConvDirectBand *b,
         ptrdiff_t left = avail - at - cp->first[qx];
         for (int r = 0; r < rows; ++r, d += pq, s += step, left -= step)
           ghr_conv_direct_copy(d, s, n, v, left);
+      } else if (sw == 2) {
+        ptrdiff_t left = avail - at - cp->first[qx];
+        for (int r = 0; r < rows; ++r, d += pq, s += step, left -= step)
+          ghr_conv_direct_copy_even(d, s, n, v, left);
       } else {
         for (int r = 0; r < rows; ++r, d += pq, s += step)
           for (int j = 0; j < n; ++j) d[j] = s[j * sw] * scale;
       }
     }
-  }
-}
-
-// The im2col tile of one channel: row t (np floats apart) holds tap t of
-// the band's positions, its full-width output rows one after the other,
-// gathered from the channel's planes `band` (tap offsets boff). Whole
-// vectors, stored in order, each row's overrun rewritten by the next row;
-// the lanes past the positions are zero.
-GHR_CONV_DIRECT_NO_LIBCALLS
-static void ghr_conv_direct_im2col(float *dst, const float *band,
-                                   const GhrConvDirectBand *b,
-                                   const int *boff, int taps, int np) {
-  const int n = b->rows * b->cols;
-  for (int t = 0; t < taps; ++t, dst += np) {
-    const float *src = band + boff[t];
-    for (int r = 0; r < b->rows; ++r)
-      for (int x = 0; x < b->cols; x += GHR_VW)
-        ghr_vstore(dst + r * b->cols + x, ghr_vload(src + r * b->pq + x));
-    ghr_vstore(dst + n, ghr_vzero());
   }
 }
 
@@ -389,14 +405,19 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
          NV = GHR_CONV_DIRECT_NV };
   ghr_vec acc[MH][NV];
   float mem[MH * NV * GHR_VW];
-  if (!j->first_block) ghr_conv_direct_gather(j, s, nv, mem);
+  // Whole vectors (the common case) move straight between the
+  // accumulators and `out`; partial ones through mem.
+  int full = 1;
+  for (int v = 0; v < nv; ++v) full &= s->lanes[v] == GHR_VW;
+  if (!j->first_block && !full) ghr_conv_direct_gather(j, s, nv, mem);
 #pragma GCC unroll 16
   for (int i = 0; i < MH; ++i) {
     const ghr_vec b = j->bias && i < j->m ? ghr_vset1(j->bias[i]) : ghr_vzero();
 #pragma GCC unroll 16
     for (int v = 0; v < nv; ++v)
-      acc[i][v] = j->first_block || i >= j->m
-                      ? b : ghr_vload(mem + (i * nv + v) * GHR_VW);
+      acc[i][v] = j->first_block || i >= j->m ? b
+                  : full ? ghr_vload(j->out + i * j->plane + s->at[v])
+                         : ghr_vload(mem + (i * nv + v) * GHR_VW);
   }
 
   const float *w = j->w;
@@ -416,6 +437,23 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
     }
   }
 
+  if (full) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MH; ++i) {
+      if (i >= j->m) break;
+#pragma GCC unroll 16
+      for (int v = 0; v < nv; ++v) {
+        const size_t at = i * j->plane + s->at[v];
+        ghr_vec a = acc[i][v];
+        if (j->last_block) {
+          if (j->residual) a = ghr_vadd(a, ghr_vload(j->residual + at));
+          a = ghr_vactivate(a, j->act);
+        }
+        ghr_vstore(j->out + at, a);
+      }
+    }
+    return;
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < MH; ++i)
 #pragma GCC unroll 16
@@ -427,7 +465,7 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
 // Where a band's vectors of positions are: row r of positions starts at
 // src + r*src_pitch in the tile and at at + r*at_pitch in an output plane,
 // cols positions, per_row vectors per row. A rows tile has a row per output
-// row; an im2col tile has one row of every position of whole output rows.
+// row; a shifted tile has one row of every position of whole output rows.
 typedef struct {
   const float *src;
   int src_pitch;
@@ -436,15 +474,18 @@ typedef struct {
   int rows, cols, per_row;
 } GhrConvDirectGrid;
 
-// Every register tile of one panel half over the grid's vectors, NV at a
-// time.
+// Every register tile of one panel half over the grid's vectors, in
+// near-equal groups of at most NV (4 vectors as 2 + 2, not 3 + 1: no tile
+// of few accumulators).
 static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
                                   const GhrConvDirectGrid *g) {
   enum { NV = GHR_CONV_DIRECT_NV };
   const int n_vec = g->rows * g->per_row;
-  for (int k = 0; k < n_vec; k += NV) {
+  const int groups = (n_vec + NV - 1) / NV;
+  for (int i = 0, k = 0; i < groups; ++i) {
     GhrConvDirectSlots s;
-    const int nv = n_vec - k < NV ? n_vec - k : NV;
+    // The first n_vec % groups groups get one more.
+    const int nv = n_vec / groups + (i < n_vec % groups);
     for (int v = 0; v < nv; ++v) {
       const int r = (k + v) / g->per_row, x = (k + v) % g->per_row * GHR_VW;
       s.src[v] = g->src + r * g->src_pitch + x;
@@ -458,6 +499,26 @@ static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
     case 2: ghr_conv_direct_tile(2, j, &s); break;
     default: ghr_conv_direct_tile(1, j, &s); break;
     }
+    k += nv;
+  }
+}
+
+// Asks for the input rows that the band of output rows [oy0, oy0 + rows)
+// reads, a cache line at a time, so that they arrive while the band before
+// it computes. Inline: compilers drop calls of a function that only
+// prefetches, which they find free of side effects.
+GHR_CONV_DIRECT_INLINE void ghr_conv_direct_prefetch(
+    const float *in, int ic, int ih, int iw, int oy0, int rows, int kh, int sh,
+    int ph) {
+  enum { LINE = 64 / sizeof(float) };
+  int r0 = oy0 * sh - ph, r1 = (oy0 + rows - 1) * sh - ph + kh;
+  if (r0 < 0) r0 = 0;
+  if (r1 > ih) r1 = ih;
+  const size_t in_plane = (size_t)ih * iw;
+  for (int c = 0; c < ic && r0 < r1; ++c) {
+    const float *p = in + c * in_plane + (size_t)r0 * iw;
+    for (size_t j = 0; j < (size_t)(r1 - r0) * iw; j += LINE)
+      GHR_CONV_DIRECT_PREFETCH(p + j);
   }
 }
 
@@ -616,6 +677,9 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_ctile(
   for (int q = 0; q < cv; ++q) w[q] = j->w[q];
   for (int c = 0; c < j->kc; ++c) {
     const size_t base = (size_t)c * j->cstride;
+    // One step at a time: unrolled (clang), the broadcasts of two steps
+    // are live at once and accumulators spill.
+#pragma GCC unroll 1
     for (int t = 0; t < j->taps; ++t) {
       const size_t at = base + (size_t)j->off[t];
       ghr_vec wv[CV];
@@ -730,9 +794,8 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
     MR = GHR_CONV_DIRECT_MR,
     MH = GHR_CONV_DIRECT_MH,
     TILE = GHR_CONV_DIRECT_TILE,
-    BAND = GHR_CONV_DIRECT_BAND,
   };
-  enum { ROWS, IM2COL, CHANNELS } mode = ROWS;
+  enum { ROWS, SHIFTED, CHANNELS } mode = ROWS;
   const int taps = kh * kw;
   const int nqy = sh < kh ? sh : kh, nqx = sw < kw ? sw : kw;
   const int planes = nqy * nqx;
@@ -755,20 +818,13 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
     rows = oh;
   }
 #endif
-  // Rows tiles waste the lanes past each row's last position: im2col tiles
-  // when that is more than a fifth of them, and one channel's band and a
-  // band of kc_want channels' taps fit.
+  // Rows tiles waste the lanes past each row's last position: shifted
+  // tiles when that is more than a fifth of them and a band of kc_want
+  // channels fits; their vectors run on across output rows.
   const int per_row = (ow + GHR_VW - 1) / GHR_VW;
   if (mode == ROWS && ow * 5 < per_row * GHR_VW * 4) {
-    rows = ghr_conv_direct_rows_fit(BAND, 1, planes, extra_rows, pq);
-    if (rows > oh) rows = oh;
-    // Positions of whole rows, rounded up to vectors, for every tap.
-    while (rows > 0 &&
-           (long)kc_want * taps *
-                   (((long)rows * ow + GHR_VW - 1) / GHR_VW * GHR_VW) >
-               TILE)
-      --rows;
-    if (rows > 0) mode = IM2COL;
+    rows = TILE / kc_want / (nqy * kw) / ow - extra_rows;
+    if (rows > 0) mode = SHIFTED;
   }
   if (mode == ROWS) {
     rows = ghr_conv_direct_rows_fit(TILE, kc_want, planes, extra_rows, pq);
@@ -791,52 +847,48 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
   if (rows > oh) rows = oh;
   rows = ghr_conv_direct_even(oh, rows);
 
-  // An im2col tile's last row is written with whole vectors, up to
-  // GHR_VW - 1 floats past its data.
-  float tile[TILE + GHR_VW];
-  float band_in[BAND];  // one channel's planes, for im2col tiles
+  // Slack past the planes of a K block that masked-off lanes read.
+  float tile[TILE + 2 * GHR_VW];
   GhrConvDirectCopy cp;
   // The layout the zeros in the tile were written for.
   int zeroed_hq = 0, zeroed_pq = 0, zeroed_ox0 = -1, zeroed_slots = 0;
   int off[GHR_CONV_DIRECT_MAX_TAPS];   // tap offsets in the tile
-  int boff[GHR_CONV_DIRECT_MAX_TAPS];  // tap offsets in band_in
   const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
 
+  // Input from memory: each band asks for the input of the band AHEAD
+  // bands on.
+  enum { AHEAD = 2 };
+  const int prefetch = cols == ow && (double)ic * in_plane +
+                                          (double)oc * out_plane >
+                                      GHR_CONV_DIRECT_PREFETCH_FLOATS;
   for (int oy0 = 0; oy0 < oh; oy0 += rows)
     for (int ox0 = 0; ox0 < ow; ox0 += cols) {
+      if (prefetch && oy0 + AHEAD * rows < oh)
+        ghr_conv_direct_prefetch(in, ic, ih, iw, oy0 + AHEAD * rows, rows, kh,
+                                 sh, ph);
       GhrConvDirectBand b;
       ghr_conv_direct_band_shape(&b, oy0, ox0,
                                  oh - oy0 < rows ? oh - oy0 : rows,
                                  ow - ox0 < cols ? ow - ox0 : cols, kh, kw,
-                                 sh, sw);
+                                 sh, sw, mode == SHIFTED);
+      ghr_conv_direct_tap_offsets(off, &b, kh, kw, sh, sw);
+      const size_t cstride = (size_t)b.plane;
       GhrConvDirectGrid g;
-      size_t cstride;
-      if (mode == IM2COL) {
-        // One row of the band's positions (whole output rows), rounded up
-        // to whole vectors, per channel and tap.
-        const int n = b.rows * ow;
-        const int np = (n + GHR_VW - 1) / GHR_VW * GHR_VW;
-        ghr_conv_direct_tap_offsets(boff, &b, kh, kw, sh, sw);
-        for (int t = 0; t < taps; ++t) off[t] = t * np;
-        cstride = (size_t)taps * np;
-        g.src = tile;
+      g.src = tile;
+      g.at = (size_t)oy0 * ow + ox0;
+      if (mode == SHIFTED) {
+        // One row of the band's positions (whole output rows).
         g.src_pitch = 0;
-        g.at = (size_t)oy0 * ow;
         g.at_pitch = 0;
         g.rows = 1;
-        g.cols = n;
-        g.per_row = np / GHR_VW;
+        g.cols = b.rows * ow;
       } else {
-        ghr_conv_direct_tap_offsets(off, &b, kh, kw, sh, sw);
-        cstride = (size_t)b.plane;
-        g.src = tile;
         g.src_pitch = b.pq;
-        g.at = (size_t)oy0 * ow + ox0;
         g.at_pitch = ow;
         g.rows = b.rows;
         g.cols = b.cols;
-        g.per_row = (b.cols + GHR_VW - 1) / GHR_VW;
       }
+      g.per_row = (g.cols + GHR_VW - 1) / GHR_VW;
       // Equal K blocks of as many channels as the tile holds.
       int kc = (int)(TILE / cstride);
       if (kc > ic) kc = ic;
@@ -846,18 +898,16 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
       // Bands of one layout and first column share the padding columns and
       // slack; only the padding rows differ.
       ghr_conv_direct_plan_copy(&cp, &b, ih, iw, sh, sw, ph, pw);
-      const int slots = mode == IM2COL ? 1 : kc;
-      float *const planes_at = mode == IM2COL ? band_in : tile;
       if (b.hq != zeroed_hq || b.pq != zeroed_pq || ox0 != zeroed_ox0 ||
-          slots > zeroed_slots) {
-        for (size_t j = 0; j < (size_t)slots * b.plane; j += GHR_VW)
-          ghr_vstore(planes_at + j, ghr_vzero());
+          kc > zeroed_slots) {
+        for (size_t j = 0; j < (size_t)kc * b.plane + GHR_VW; j += GHR_VW)
+          ghr_vstore(tile + j, ghr_vzero());
         zeroed_hq = b.hq;
         zeroed_pq = b.pq;
         zeroed_ox0 = ox0;
-        zeroed_slots = slots;
+        zeroed_slots = kc;
       } else {
-        ghr_conv_direct_clear_rows(planes_at, &b, &cp, slots);
+        ghr_conv_direct_clear_rows(tile, &b, &cp, kc);
       }
 
       for (int c0 = 0; c0 < ic; c0 += kc) {
@@ -867,15 +917,8 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
                                                    in_plane);
           const ptrdiff_t avail = in + (size_t)ic * in_plane - src;
           const float scale = in_scale ? in_scale[c0 + c] : 1.0f;
-          float *dst = tile + (size_t)c * cstride;
-          if (mode != IM2COL) {
-            ghr_conv_direct_fill(dst, &b, &cp, src, avail, iw, scale, sh, sw);
-            continue;
-          }
-          ghr_conv_direct_fill(band_in, &b, &cp, src, avail, iw, scale, sh,
-                               sw);
-          ghr_conv_direct_im2col(dst, band_in, &b, boff, taps,
-                                 g.per_row * GHR_VW);
+          ghr_conv_direct_fill(tile + (size_t)c * cstride, &b, &cp, src,
+                               avail, iw, scale, sh, sw);
         }
 #ifdef GHR_CONV_DIRECT_CV
         if (mode == CHANNELS) {

@@ -1,7 +1,7 @@
 // Checks ghr_conv_direct (runtime/conv_direct.c) on weights packed by
 // conv_direct_pack (codegen/pack_conv_direct.c) for this build's ISA against
 // the reference ghr_conv2d, on the shapes that steer its paths: widths
-// around the vector width (rows and im2col tiles), the maps of 224 and
+// around the vector width (rows and shifted tiles), the maps of 224 and
 // CIFAR networks, stride 1 and 2, channel counts across K blocks and
 // partial panels, kernels 1 to 13 (larger than the input, past the offset
 // table), maps too wide for a tile, shuffle, scale, residual, bias, every
@@ -107,7 +107,7 @@ static int dc_check_all(void) {
       }
   }
   // The stems at 224 and CIFAR layers: several bands and K blocks, maps
-  // down to 2x2 (im2col tiles), stride 2 between stages.
+  // down to 2x2 (shifted and channel tiles), stride 2 between stages.
   const int layers[][6] = {
       // ic, oc, size, k, stride, activation
       {3, 16, 224, 3, 2, GHR_ACT_HARD_SWISH},
@@ -125,6 +125,11 @@ static int dc_check_all(void) {
       {24, 17, 14, 3, 2, GHR_ACT_RELU},
       {20, 9, 28, 5, 1, GHR_ACT_RELU},
       {8, 12, 30, 7, 2, GHR_ACT_RELU},
+      // Shifted tiles: a last vector of positions partial, 5x5 of stride 2.
+      {16, 24, 9, 3, 1, GHR_ACT_RELU},
+      {12, 20, 10, 5, 2, GHR_ACT_RELU6},
+      // Large enough for the input prefetch, with shuffle and scale.
+      {4, 12, 192, 3, 1, GHR_ACT_RELU6},
   };
   for (size_t i = 0; i < sizeof layers / sizeof *layers; ++i) {
     const int *l = layers[i];
