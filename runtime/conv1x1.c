@@ -48,6 +48,16 @@
 #define GHR_CONV1X1_INLINE static inline
 #endif
 
+// Makes the compiler hold pointer p in one register. Given rows[k] + p0,
+// gcc hoists p0 + p for every broadcast position p out of the K loop
+// instead, an index register per position: more than there are
+// registers, spilled and reloaded in the loop.
+#if defined(__GNUC__)
+#define GHR_CONV1X1_BASE_REGISTER(p) __asm__("" : "+r"(p))
+#else
+#define GHR_CONV1X1_BASE_REGISTER(p) ((void)(p))
+#endif
+
 // What one output-channel tile computes over one K block.
 typedef struct {
   const float *const *rows;  // rows[k]: input row k of the block (kc)
@@ -293,6 +303,7 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_channel_tile(const int nv, const int np,
       for (int v = 0; v < nv; ++v) wv[v] = ghr_vmul(wv[v], s);
     }
     const float *x = c->rows[k] + p0;
+    GHR_CONV1X1_BASE_REGISTER(x);
 #pragma GCC unroll 16
     for (int p = 0; p < np; ++p) {
       const ghr_vec xp = ghr_vset1(x[p]);
