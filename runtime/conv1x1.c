@@ -272,6 +272,39 @@ typedef struct {
   int act;
 } GhrConv1x1Channels;
 
+// Transposes the 16 x 16 floats of r in registers: lane j of r[i] moves to
+// lane i of r[j]. Four rounds of 16 shuffles, each pairing vectors 1, 2, 4
+// and 8 apart.
+GHR_CONV1X1_INLINE void ghr_conv1x1_transpose16(ghr_vec r[16]) {
+  ghr_vec t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 2) {  // 2 x 2 blocks of floats
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 4)  // 4 x 4 blocks: pairs of floats
+#pragma GCC unroll 16
+    for (int j = 0; j < 2; ++j) {
+      const __m512d a = _mm512_castps_pd(t[i + j]);
+      const __m512d b = _mm512_castps_pd(t[i + j + 2]);
+      r[i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      r[i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 8)  // 8 x 8 blocks: 128-bit lanes
+#pragma GCC unroll 16
+    for (int j = 0; j < 4; ++j) {
+      t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
+      t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xdd);
+    }
+#pragma GCC unroll 16
+  for (int j = 0; j < 8; ++j) {  // 16 x 16
+    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+  }
+}
+
 // Positions [p0, p0 + np) of the tile's first nv vectors of output
 // channels. The accumulators start from the bias and take ic
 // multiply-adds each; the finished tile goes through the stack, transposed
@@ -319,26 +352,22 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_channel_tile(const int nv, const int np,
     for (int p = 0; p < np; ++p)
 #pragma GCC unroll 16
       for (int v = 0; v < nv; ++v) acc[v][p] = ghr_vactivate(acc[v][p], c->act);
-  float tile[NP][MRC];  // tile[p][o]: position p0 + p of output channel o
-#pragma GCC unroll 16
-  for (int p = 0; p < np; ++p)
-#pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) ghr_vstore(&tile[p][v * GHR_VW], acc[v][p]);
-  // Output channel o's np positions are tile[0..np)[o], a gather of stride
-  // MRC, stored as one masked vector.
-  const __m512i column = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(MRC));
   const __mmask16 positions = (__mmask16)((1u << np) - 1u);
-  for (int o = 0; o < c->m; ++o) {
-    float *dst = c->out + (size_t)o * c->hw + p0;
-    ghr_vec y = _mm512_mask_i32gather_ps(ghr_vzero(), positions, column,
-                                         &tile[0][o], 4);
-    if (c->residual)
-      y = ghr_vactivate(
-          ghr_vadd(y, ghr_vload_n(c->residual + (size_t)o * c->hw + p0, np)),
-          c->act);
-    _mm512_mask_storeu_ps(dst, positions, y);
+#pragma GCC unroll 16
+  for (int v = 0; v < nv; ++v) {
+    // ch[i]: output channel v*16 + i at the np positions
+    ghr_vec ch[GHR_VW];
+#pragma GCC unroll 16
+    for (int p = 0; p < GHR_VW; ++p) ch[p] = p < np ? acc[v][p] : ghr_vzero();
+    ghr_conv1x1_transpose16(ch);
+    for (int i = 0; i < GHR_VW && v * GHR_VW + i < c->m; ++i) {
+      const size_t at = (size_t)(v * GHR_VW + i) * c->hw + p0;
+      ghr_vec y = ch[i];
+      if (c->residual)
+        y = ghr_vactivate(ghr_vadd(y, ghr_vload_n(c->residual + at, np)),
+                          c->act);
+      _mm512_mask_storeu_ps(c->out + at, positions, y);
+    }
   }
 }
 
