@@ -8,7 +8,7 @@
 // channel o = t*MR + r, input row k is packed[(t*ic + k)*MR + r]; rows
 // r >= oc - t*MR of the last tile are zero. MR is GHR_CONV1X1_MR below,
 // or GHR_CONV1X1_CHANNEL_MR for the small maps ghr_conv1x1_small computes
-// (ghr_conv1x1_uses_channel_tiles(ic, hw) says which).
+// (ghr_conv1x1_uses_channel_tiles(ic, oc, hw) says which).
 #include "ghr.h"
 #include "ghr_simd.h"
 
@@ -231,7 +231,7 @@ static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
 #if defined(GHR_ISA_AVX512)
 // Small maps (MobileNet's and GhostNet's 7x7 and 14x14 layers): a few
 // vectors of columns are partly empty (49 positions fill 4 vectors of 16 to
-// 77%) and K blocks reload the accumulators. There the tile turns around,
+// 77%, 196 fill 13 to 94%) and K blocks reload the accumulators. There the tile turns around,
 // out^T (hw, oc) = in^T (hw, ic) . W^T: vectors run over output channels
 // and each position is a broadcast. A channel tile is CHANNEL_VECS vectors
 // of output channels x at most POSITIONS positions (24 accumulators of 32
@@ -241,21 +241,28 @@ static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
 #define GHR_CONV1X1_CHANNEL_VECS 2
 #define GHR_CONV1X1_CHANNEL_MR (GHR_CONV1X1_CHANNEL_VECS * GHR_VW)
 #define GHR_CONV1X1_POSITIONS 12
-// Which maps take channel tiles, measured with check_conv1x1 --bench (on
-// a Zen 5 core): below 4 vectors of positions (at 49, 512 -> 512 runs at
-// 195 GFLOP/s instead of 150) once ic is large enough to pay for the
-// transposed store (at ic 64 row tiles stay faster; at 64 positions and
-// up, row tiles fill their vectors and win or tie). The table of input
+// Which layers take channel tiles: those where they compute fewer lanes
+// of multiply-adds than row tiles, by more than their transposed store
+// costs. Per input row, row tiles round the positions up to whole vectors
+// and the output channels up to half tiles; channel tiles round the output
+// channels up to whole vectors. The transpose costs each output about as
+// much as TRANSPOSE_ROWS more input rows (check_conv1x1 --bench on a Zen 4
+// core: on 7x7 maps channel tiles win from ic 32, 32 -> 64 runs 7% faster;
+// on 14x14 maps, where they save 6% of the lanes, 512 -> 512 runs 5%
+// faster, 96 -> 192 ties and 64 -> 128 is 3% slower). The table of input
 // rows bounds ic.
-#define GHR_CONV1X1_SMALL_HW (4 * GHR_VW)  // fewer positions than this
-#define GHR_CONV1X1_SMALL_MIN_IC 128
+#define GHR_CONV1X1_TRANSPOSE_ROWS 6
 #define GHR_CONV1X1_SMALL_MAX_IC 2048
 
 // Whether ghr_conv1x1 computes channel tiles; conv1x1_uses_channel_tiles
 // (codegen/pack_conv1x1.c) must answer the same.
-GHR_INLINE int ghr_conv1x1_uses_channel_tiles(int ic, int hw) {
-  return hw < GHR_CONV1X1_SMALL_HW && ic >= GHR_CONV1X1_SMALL_MIN_IC &&
-         ic <= GHR_CONV1X1_SMALL_MAX_IC;
+GHR_INLINE int ghr_conv1x1_uses_channel_tiles(int ic, int oc, int hw) {
+  enum { HALF = GHR_CONV1X1_MR / 2, VW = GHR_VW };
+  const long long row_lanes =
+      (long long)((oc + HALF - 1) / HALF * HALF) * ((hw + VW - 1) / VW * VW);
+  const long long channel_lanes = (long long)((oc + VW - 1) / VW * VW) * hw;
+  return ic <= GHR_CONV1X1_SMALL_MAX_IC &&
+         channel_lanes * (ic + GHR_CONV1X1_TRANSPOSE_ROWS) < row_lanes * ic;
 }
 
 // What one channel tile reads and writes.
@@ -439,7 +446,7 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
                          const float *bias, const float *in_scale,
                          int in_shuffle, const float *residual, int act) {
 #if defined(GHR_ISA_AVX512)
-  if (ghr_conv1x1_uses_channel_tiles(ic, hw)) {
+  if (ghr_conv1x1_uses_channel_tiles(ic, oc, hw)) {
     ghr_conv1x1_small(in, ic_total, first, ic, hw, out, oc, packed, bias,
                       in_scale, in_shuffle, residual, act);
     return;
