@@ -58,11 +58,23 @@
 #define GHR_CONV1X1_BASE_REGISTER(p) ((void)(p))
 #endif
 
+// A layer's weights are read from memory once per call (a network's
+// weights outgrow the caches), a new 4 KiB page every few thousand cycles,
+// too slowly for the hardware prefetchers: the K loops fetch the weights
+// the next tile will read (into L2) while they compute this one.
+#if defined(__GNUC__)
+#define GHR_CONV1X1_PREFETCH(p) __builtin_prefetch((p), 0, 1)
+#else
+#define GHR_CONV1X1_PREFETCH(p) ((void)(p))
+#endif
+
 // What one output-channel tile computes over one K block.
 typedef struct {
   const float *const *rows;  // rows[k]: input row k of the block (kc)
   const float *w;            // weights (kc, MR), scale folded in
+  const float *w_next;       // the next tile's weights (kc, MR), to prefetch
   int kc;
+  size_t col0;               // the block's first column
   float *out;                // the tile's first output row (m, hw)
   const float *bias;         // (m) or NULL
   const float *residual;     // (m, hw) or NULL
@@ -102,8 +114,12 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
         acc[i][j] = p->bias ? ghr_vset1(p->bias[i]) : ghr_vzero();
     }
 
+  // One sweep of the block's columns prefetches the next tile's weights:
+  // the first tile's.
+  const float *next = col == p->col0 ? p->w_next : NULL;
   const float *w = p->w;
   for (int k = 0; k < p->kc; ++k, w += MR) {
+    if (next) GHR_CONV1X1_PREFETCH(next + (size_t)k * MR);
     const float *x = p->rows[k] + col;
     ghr_vec xv[NR];
 #pragma GCC unroll 16
@@ -269,6 +285,7 @@ GHR_INLINE int ghr_conv1x1_uses_channel_tiles(int ic, int oc, int hw) {
 typedef struct {
   const float *const *rows;  // rows[k]: input row k (ic)
   const float *w;            // weights (ic, CHANNEL_MR)
+  const float *w_next;       // the next tile's weights, to prefetch
   const float *scale;        // in_scale of row k (ic) or NULL
   int ic;
   float *out;                // the tile's first output row (m, hw)
@@ -336,7 +353,10 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_channel_tile(const int nv, const int np,
   for (int k = 0; k < c->ic; ++k, w += MRC) {
     ghr_vec wv[GHR_CONV1X1_CHANNEL_VECS];
 #pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) wv[v] = ghr_vload(w + v * GHR_VW);
+    for (int v = 0; v < nv; ++v) {
+      GHR_CONV1X1_PREFETCH(c->w_next + (size_t)k * MRC + v * GHR_VW);
+      wv[v] = ghr_vload(w + v * GHR_VW);
+    }
     if (c->scale) {
       const ghr_vec s = ghr_vset1(c->scale[k]);
 #pragma GCC unroll 16
@@ -419,6 +439,8 @@ static void ghr_conv1x1_small(const float *in, int ic_total, int first, int ic,
     GhrConv1x1Channels c;
     c.rows = rows;
     c.w = packed + (size_t)t * ic * MRC;
+    // The last tile prefetches its own weights again: nothing follows.
+    c.w_next = (t + 1) * MRC < oc ? c.w + (size_t)ic * MRC : c.w;
     c.scale = in_scale ? in_scale + first : NULL;
     c.ic = ic;
     c.out = out + (size_t)t * MRC * hw;
@@ -475,7 +497,9 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
         GhrConv1x1Panel p;
         p.rows = rows;
         p.kc = kc;
+        p.col0 = (size_t)n0;
         p.w = packed + ((size_t)t * ic + k0) * MR;
+        p.w_next = (t + 1) * MR < oc ? p.w + (size_t)ic * MR : p.w;
         if (in_scale) {
           for (int k = 0; k < kc; ++k)
             for (int r = 0; r < MR; ++r)
