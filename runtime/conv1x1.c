@@ -247,16 +247,16 @@ static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
 #if defined(GHR_ISA_AVX512)
 // Small maps (MobileNet's and GhostNet's 7x7 and 14x14 layers): a few
 // vectors of columns are partly empty (49 positions fill 4 vectors of 16 to
-// 77%, 196 fill 13 to 94%) and K blocks reload the accumulators. There the tile turns around,
-// out^T (hw, oc) = in^T (hw, ic) . W^T: vectors run over output channels
-// and each position is a broadcast. A channel tile is CHANNEL_VECS vectors
-// of output channels x at most POSITIONS positions (24 accumulators of 32
-// zmm); its K loop runs over all of ic at once, loading CHANNEL_VECS
+// 77%, 196 fill 13 to 94%) and K blocks reload the accumulators. There the
+// tile turns around, out^T (hw, oc) = in^T (hw, ic) . W^T: vectors run over
+// output channels and each position is a broadcast. A channel tile is
+// CHANNEL_VECS vectors of output channels x at most POSITIONS positions (28
+// accumulators of 32 zmm; 14 divides 196 and 49); its K loop runs over all of ic at once, loading CHANNEL_VECS
 // vectors of packed weights and broadcasting POSITIONS floats of one input
 // row, which lie side by side.
 #define GHR_CONV1X1_CHANNEL_VECS 2
 #define GHR_CONV1X1_CHANNEL_MR (GHR_CONV1X1_CHANNEL_VECS * GHR_VW)
-#define GHR_CONV1X1_POSITIONS 12
+#define GHR_CONV1X1_POSITIONS 14
 // Which layers take channel tiles: those where they compute fewer lanes
 // of multiply-adds than row tiles, by more than their transposed store
 // costs. Per input row, row tiles round the positions up to whole vectors
@@ -414,14 +414,15 @@ static void ghr_conv1x1_channel_tile_of(const GhrConv1x1Channels *c, int np,
     GHR_CONV1X1_NP_CASE(4) GHR_CONV1X1_NP_CASE(5) GHR_CONV1X1_NP_CASE(6)
     GHR_CONV1X1_NP_CASE(7) GHR_CONV1X1_NP_CASE(8) GHR_CONV1X1_NP_CASE(9)
     GHR_CONV1X1_NP_CASE(10) GHR_CONV1X1_NP_CASE(11) GHR_CONV1X1_NP_CASE(12)
+    GHR_CONV1X1_NP_CASE(13) GHR_CONV1X1_NP_CASE(14)
   }
 #undef GHR_CONV1X1_NP_CASE
 }
 
 // ghr_conv1x1 on a small map: channel tiles, each output-channel tile's
 // weights (ic x CHANNEL_MR, in L2) reused by all of its position tiles.
-// The map splits into equal tiles (49 = 10+10+10+10+9), few positions
-// apart in width.
+// The map splits into equal tiles (49 = 13+12+12+12), few positions apart
+// in width.
 static void ghr_conv1x1_small(const float *in, int ic_total, int first, int ic,
                               int hw, float *out, int oc, const float *packed,
                               const float *bias, const float *in_scale,
