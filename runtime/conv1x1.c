@@ -58,10 +58,11 @@
 #define GHR_CONV1X1_BASE_REGISTER(p) ((void)(p))
 #endif
 
-// A layer's weights are read from memory once per call (a network's
-// weights outgrow the caches), a new 4 KiB page every few thousand cycles,
-// too slowly for the hardware prefetchers: the K loops fetch the weights
-// the next tile will read (into L2) while they compute this one.
+// A layer's weights come from memory once per call (a network's weights
+// outgrow the caches), and the hardware prefetchers run too little ahead
+// of the K loops (in MobileNetV1 the 7x7 layers took 25% longer than with
+// cached weights): the K loops fetch the weights the next tile will read
+// (into L2) while they compute this one.
 #if defined(__GNUC__)
 #define GHR_CONV1X1_PREFETCH(p) __builtin_prefetch((p), 0, 1)
 #else
@@ -114,8 +115,8 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
         acc[i][j] = p->bias ? ghr_vset1(p->bias[i]) : ghr_vzero();
     }
 
-  // One sweep of the block's columns prefetches the next tile's weights:
-  // the first tile's.
+  // The first tile of the block's columns prefetches the next tile's
+  // weights: once per sweep is enough (every tile slowed AVX2 down).
   const float *next = col == p->col0 ? p->w_next : NULL;
   const float *w = p->w;
   for (int k = 0; k < p->kc; ++k, w += MR) {
@@ -251,9 +252,9 @@ static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
 // tile turns around, out^T (hw, oc) = in^T (hw, ic) . W^T: vectors run over
 // output channels and each position is a broadcast. A channel tile is
 // CHANNEL_VECS vectors of output channels x at most POSITIONS positions (28
-// accumulators of 32 zmm; 14 divides 196 and 49); its K loop runs over all of ic at once, loading CHANNEL_VECS
-// vectors of packed weights and broadcasting POSITIONS floats of one input
-// row, which lie side by side.
+// accumulators of 32 zmm; 14 divides 196 and 49); its K loop runs over all
+// of ic at once, loading CHANNEL_VECS vectors of packed weights and
+// broadcasting POSITIONS floats of one input row, which lie side by side.
 #define GHR_CONV1X1_CHANNEL_VECS 2
 #define GHR_CONV1X1_CHANNEL_MR (GHR_CONV1X1_CHANNEL_VECS * GHR_VW)
 #define GHR_CONV1X1_POSITIONS 14
@@ -331,8 +332,8 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_transpose16(ghr_vec r[16]) {
 
 // Positions [p0, p0 + np) of the tile's first nv vectors of output
 // channels. The accumulators start from the bias and take ic
-// multiply-adds each; the finished tile goes through the stack, transposed
-// back to NCHW rows, with the residual and the activation.
+// multiply-adds each; the finished tile is transposed back to NCHW rows in
+// registers, with the residual and the activation.
 GHR_CONV1X1_INLINE void ghr_conv1x1_channel_tile(const int nv, const int np,
                                                  const GhrConv1x1Channels *c,
                                                  const size_t p0) {
@@ -419,10 +420,9 @@ static void ghr_conv1x1_channel_tile_of(const GhrConv1x1Channels *c, int np,
 #undef GHR_CONV1X1_NP_CASE
 }
 
-// ghr_conv1x1 on a small map: channel tiles, each output-channel tile's
-// weights (ic x CHANNEL_MR, in L2) reused by all of its position tiles.
-// The map splits into equal tiles (49 = 13+12+12+12), few positions apart
-// in width.
+// ghr_conv1x1 in channel tiles, each output-channel tile's weights
+// (ic x CHANNEL_MR, in L2) reused by all of its position tiles. The map
+// splits into equal tiles (49 = 13+12+12+12), few positions apart in width.
 static void ghr_conv1x1_small(const float *in, int ic_total, int first, int ic,
                               int hw, float *out, int oc, const float *packed,
                               const float *bias, const float *in_scale,
