@@ -75,7 +75,6 @@ typedef struct {
   const float *w;            // weights (kc, MR), scale folded in
   const float *w_next;       // the next tile's weights (kc, MR), to prefetch
   int kc;
-  size_t col0;               // the block's first column
   float *out;                // the tile's first output row (m, hw)
   const float *bias;         // (m) or NULL
   const float *residual;     // (m, hw) or NULL
@@ -96,8 +95,10 @@ typedef struct {
 // block) or the partial sums in out, take kc multiply-adds each (one
 // broadcast weight times nv input vectors per row), and are stored once:
 // finished (residual, activation) after the last K block, raw otherwise.
+// With prefetch the K loop also fetches the next tile's weights.
 GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
                                          const int masked, const int lanes,
+                                         const int prefetch,
                                          const GhrConv1x1Panel *p,
                                          const size_t col) {
   enum { MR = GHR_CONV1X1_MR, NR = GHR_CONV1X1_NR };
@@ -115,12 +116,9 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
         acc[i][j] = p->bias ? ghr_vset1(p->bias[i]) : ghr_vzero();
     }
 
-  // The first tile of the block's columns prefetches the next tile's
-  // weights: once per sweep is enough (every tile slowed AVX2 down).
-  const float *next = col == p->col0 ? p->w_next : NULL;
   const float *w = p->w;
   for (int k = 0; k < p->kc; ++k, w += MR) {
-    if (next) GHR_CONV1X1_PREFETCH(next + (size_t)k * MR);
+    if (prefetch) GHR_CONV1X1_PREFETCH(p->w_next + (size_t)k * MR);
     const float *x = p->rows[k] + col;
     ghr_vec xv[NR];
 #pragma GCC unroll 16
@@ -159,16 +157,23 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
 }
 
 // Columns [n0, n1) of `rows` output rows: whole tiles, then single
-// vectors, then one masked vector for the last hw % GHR_VW columns.
+// vectors, then one masked vector for the last hw % GHR_VW columns. The
+// first whole tile prefetches the next tile's weights: once per sweep is
+// enough (every tile slowed AVX2 down).
 GHR_CONV1X1_INLINE void ghr_conv1x1_columns_of(const int rows,
                                                const GhrConv1x1Panel *p,
                                                int n0, int n1) {
+  enum { NR = GHR_CONV1X1_NR, COLS = GHR_CONV1X1_COLS };
   int col = n0;
-  for (; col + GHR_CONV1X1_COLS <= n1; col += GHR_CONV1X1_COLS)
-    ghr_conv1x1_tile(rows, GHR_CONV1X1_NR, 0, GHR_VW, p, (size_t)col);
+  if (col + COLS <= n1) {
+    ghr_conv1x1_tile(rows, NR, 0, GHR_VW, 1, p, (size_t)col);
+    col += COLS;
+  }
+  for (; col + COLS <= n1; col += COLS)
+    ghr_conv1x1_tile(rows, NR, 0, GHR_VW, 0, p, (size_t)col);
   for (; col + GHR_VW <= n1; col += GHR_VW)
-    ghr_conv1x1_tile(rows, 1, 0, GHR_VW, p, (size_t)col);
-  if (col < n1) ghr_conv1x1_tile(rows, 1, 1, n1 - col, p, (size_t)col);
+    ghr_conv1x1_tile(rows, 1, 0, GHR_VW, 0, p, (size_t)col);
+  if (col < n1) ghr_conv1x1_tile(rows, 1, 1, n1 - col, 0, p, (size_t)col);
 }
 
 // A last tile of at most MR/2 channels (GhostNet's widths are often 4 more
@@ -498,7 +503,6 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
         GhrConv1x1Panel p;
         p.rows = rows;
         p.kc = kc;
-        p.col0 = (size_t)n0;
         p.w = packed + ((size_t)t * ic + k0) * MR;
         p.w_next = (t + 1) * MR < oc ? p.w + (size_t)ic * MR : p.w;
         if (in_scale) {
