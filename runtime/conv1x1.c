@@ -8,7 +8,7 @@
 // channel o = t*MR + r, input row k is packed[(t*ic + k)*MR + r]; rows
 // r >= oc - t*MR of the last tile are zero. MR is GHR_CONV1X1_MR below,
 // or GHR_CONV1X1_CHANNEL_MR for the small maps ghr_conv1x1_small computes
-// (ghr_conv1x1_uses_channel_tiles(ic, hw) says which).
+// (ghr_conv1x1_uses_channel_tiles(ic, oc, hw) says which).
 #include "ghr.h"
 #include "ghr_simd.h"
 
@@ -48,10 +48,32 @@
 #define GHR_CONV1X1_INLINE static inline
 #endif
 
+// Makes the compiler hold pointer p in one register. Given rows[k] + p0,
+// gcc hoists p0 + p for every broadcast position p out of the K loop
+// instead, an index register per position: more than there are
+// registers, spilled and reloaded in the loop.
+#if defined(__GNUC__)
+#define GHR_CONV1X1_BASE_REGISTER(p) __asm__("" : "+r"(p))
+#else
+#define GHR_CONV1X1_BASE_REGISTER(p) ((void)(p))
+#endif
+
+// A layer's weights come from memory once per call (a network's weights
+// outgrow the caches), and the hardware prefetchers run too little ahead
+// of the K loops (in MobileNetV1 the 7x7 layers took 25% longer than with
+// cached weights): the K loops fetch the weights the next tile will read
+// (into L2) while they compute this one.
+#if defined(__GNUC__)
+#define GHR_CONV1X1_PREFETCH(p) __builtin_prefetch((p), 0, 1)
+#else
+#define GHR_CONV1X1_PREFETCH(p) ((void)(p))
+#endif
+
 // What one output-channel tile computes over one K block.
 typedef struct {
   const float *const *rows;  // rows[k]: input row k of the block (kc)
   const float *w;            // weights (kc, MR), scale folded in
+  const float *w_next;       // the next tile's weights (kc, MR), to prefetch
   int kc;
   float *out;                // the tile's first output row (m, hw)
   const float *bias;         // (m) or NULL
@@ -73,8 +95,10 @@ typedef struct {
 // block) or the partial sums in out, take kc multiply-adds each (one
 // broadcast weight times nv input vectors per row), and are stored once:
 // finished (residual, activation) after the last K block, raw otherwise.
+// With prefetch the K loop also fetches the next tile's weights.
 GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
                                          const int masked, const int lanes,
+                                         const int prefetch,
                                          const GhrConv1x1Panel *p,
                                          const size_t col) {
   enum { MR = GHR_CONV1X1_MR, NR = GHR_CONV1X1_NR };
@@ -94,6 +118,7 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
 
   const float *w = p->w;
   for (int k = 0; k < p->kc; ++k, w += MR) {
+    if (prefetch) GHR_CONV1X1_PREFETCH(p->w_next + (size_t)k * MR);
     const float *x = p->rows[k] + col;
     ghr_vec xv[NR];
 #pragma GCC unroll 16
@@ -132,16 +157,23 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
 }
 
 // Columns [n0, n1) of `rows` output rows: whole tiles, then single
-// vectors, then one masked vector for the last hw % GHR_VW columns.
+// vectors, then one masked vector for the last hw % GHR_VW columns. The
+// first whole tile prefetches the next tile's weights: once per sweep is
+// enough (every tile slowed AVX2 down).
 GHR_CONV1X1_INLINE void ghr_conv1x1_columns_of(const int rows,
                                                const GhrConv1x1Panel *p,
                                                int n0, int n1) {
+  enum { NR = GHR_CONV1X1_NR, COLS = GHR_CONV1X1_COLS };
   int col = n0;
-  for (; col + GHR_CONV1X1_COLS <= n1; col += GHR_CONV1X1_COLS)
-    ghr_conv1x1_tile(rows, GHR_CONV1X1_NR, 0, GHR_VW, p, (size_t)col);
+  if (col + COLS <= n1) {
+    ghr_conv1x1_tile(rows, NR, 0, GHR_VW, 1, p, (size_t)col);
+    col += COLS;
+  }
+  for (; col + COLS <= n1; col += COLS)
+    ghr_conv1x1_tile(rows, NR, 0, GHR_VW, 0, p, (size_t)col);
   for (; col + GHR_VW <= n1; col += GHR_VW)
-    ghr_conv1x1_tile(rows, 1, 0, GHR_VW, p, (size_t)col);
-  if (col < n1) ghr_conv1x1_tile(rows, 1, 1, n1 - col, p, (size_t)col);
+    ghr_conv1x1_tile(rows, 1, 0, GHR_VW, 0, p, (size_t)col);
+  if (col < n1) ghr_conv1x1_tile(rows, 1, 1, n1 - col, 0, p, (size_t)col);
 }
 
 // A last tile of at most MR/2 channels (GhostNet's widths are often 4 more
@@ -221,37 +253,45 @@ static inline void ghr_conv1x1_columns(const GhrConv1x1Panel *p, int n0,
 #if defined(GHR_ISA_AVX512)
 // Small maps (MobileNet's and GhostNet's 7x7 and 14x14 layers): a few
 // vectors of columns are partly empty (49 positions fill 4 vectors of 16 to
-// 77%) and K blocks reload the accumulators. There the tile turns around,
-// out^T (hw, oc) = in^T (hw, ic) . W^T: vectors run over output channels
-// and each position is a broadcast. A channel tile is CHANNEL_VECS vectors
-// of output channels x at most POSITIONS positions (24 accumulators of 32
-// zmm); its K loop runs over all of ic at once, loading CHANNEL_VECS
-// vectors of packed weights and broadcasting POSITIONS floats of one input
-// row, which lie side by side.
+// 77%, 196 fill 13 to 94%) and K blocks reload the accumulators. There the
+// tile turns around, out^T (hw, oc) = in^T (hw, ic) . W^T: vectors run over
+// output channels and each position is a broadcast. A channel tile is
+// CHANNEL_VECS vectors of output channels x at most POSITIONS positions (28
+// accumulators of 32 zmm; 14 divides 196 and 49); its K loop runs over all
+// of ic at once, loading CHANNEL_VECS vectors of packed weights and
+// broadcasting POSITIONS floats of one input row, which lie side by side.
 #define GHR_CONV1X1_CHANNEL_VECS 2
 #define GHR_CONV1X1_CHANNEL_MR (GHR_CONV1X1_CHANNEL_VECS * GHR_VW)
-#define GHR_CONV1X1_POSITIONS 12
-// Which maps take channel tiles, measured with check_conv1x1 --bench (on
-// a Zen 5 core): below 4 vectors of positions (at 49, 512 -> 512 runs at
-// 195 GFLOP/s instead of 150) once ic is large enough to pay for the
-// transposed store (at ic 64 row tiles stay faster; at 64 positions and
-// up, row tiles fill their vectors and win or tie). The table of input
+#define GHR_CONV1X1_POSITIONS 14
+// Which layers take channel tiles: those where they compute fewer lanes
+// of multiply-adds than row tiles, by more than their transposed store
+// costs. Per input row, row tiles round the positions up to whole vectors
+// and the output channels up to half tiles; channel tiles round the output
+// channels up to whole vectors. The transpose costs each output about as
+// much as TRANSPOSE_ROWS more input rows (check_conv1x1 --bench on a Zen 4
+// core: on 7x7 maps channel tiles win from ic 32, 32 -> 64 runs 7% faster;
+// on 14x14 maps, where they save 6% of the lanes, 512 -> 512 runs 5%
+// faster, 96 -> 192 ties and 64 -> 128 is 3% slower). The table of input
 // rows bounds ic.
-#define GHR_CONV1X1_SMALL_HW (4 * GHR_VW)  // fewer positions than this
-#define GHR_CONV1X1_SMALL_MIN_IC 128
+#define GHR_CONV1X1_TRANSPOSE_ROWS 6
 #define GHR_CONV1X1_SMALL_MAX_IC 2048
 
 // Whether ghr_conv1x1 computes channel tiles; conv1x1_uses_channel_tiles
 // (codegen/pack_conv1x1.c) must answer the same.
-GHR_INLINE int ghr_conv1x1_uses_channel_tiles(int ic, int hw) {
-  return hw < GHR_CONV1X1_SMALL_HW && ic >= GHR_CONV1X1_SMALL_MIN_IC &&
-         ic <= GHR_CONV1X1_SMALL_MAX_IC;
+GHR_INLINE int ghr_conv1x1_uses_channel_tiles(int ic, int oc, int hw) {
+  enum { HALF = GHR_CONV1X1_MR / 2, VW = GHR_VW };
+  const long long row_lanes =
+      (long long)((oc + HALF - 1) / HALF * HALF) * ((hw + VW - 1) / VW * VW);
+  const long long channel_lanes = (long long)((oc + VW - 1) / VW * VW) * hw;
+  return ic <= GHR_CONV1X1_SMALL_MAX_IC &&
+         channel_lanes * (ic + GHR_CONV1X1_TRANSPOSE_ROWS) < row_lanes * ic;
 }
 
 // What one channel tile reads and writes.
 typedef struct {
   const float *const *rows;  // rows[k]: input row k (ic)
   const float *w;            // weights (ic, CHANNEL_MR)
+  const float *w_next;       // the next tile's weights, to prefetch
   const float *scale;        // in_scale of row k (ic) or NULL
   int ic;
   float *out;                // the tile's first output row (m, hw)
@@ -262,10 +302,43 @@ typedef struct {
   int act;
 } GhrConv1x1Channels;
 
+// Transposes the 16 x 16 floats of r in registers: lane j of r[i] moves to
+// lane i of r[j]. Four rounds of 16 shuffles, each pairing vectors 1, 2, 4
+// and 8 apart.
+GHR_CONV1X1_INLINE void ghr_conv1x1_transpose16(ghr_vec r[16]) {
+  ghr_vec t[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 2) {  // 2 x 2 blocks of floats
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 4)  // 4 x 4 blocks: pairs of floats
+#pragma GCC unroll 16
+    for (int j = 0; j < 2; ++j) {
+      const __m512d a = _mm512_castps_pd(t[i + j]);
+      const __m512d b = _mm512_castps_pd(t[i + j + 2]);
+      r[i + 2 * j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+      r[i + 2 * j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i += 8)  // 8 x 8 blocks: 128-bit lanes
+#pragma GCC unroll 16
+    for (int j = 0; j < 4; ++j) {
+      t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
+      t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xdd);
+    }
+#pragma GCC unroll 16
+  for (int j = 0; j < 8; ++j) {  // 16 x 16
+    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+  }
+}
+
 // Positions [p0, p0 + np) of the tile's first nv vectors of output
 // channels. The accumulators start from the bias and take ic
-// multiply-adds each; the finished tile goes through the stack, transposed
-// back to NCHW rows, with the residual and the activation.
+// multiply-adds each; the finished tile is transposed back to NCHW rows in
+// registers, with the residual and the activation.
 GHR_CONV1X1_INLINE void ghr_conv1x1_channel_tile(const int nv, const int np,
                                                  const GhrConv1x1Channels *c,
                                                  const size_t p0) {
@@ -286,13 +359,17 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_channel_tile(const int nv, const int np,
   for (int k = 0; k < c->ic; ++k, w += MRC) {
     ghr_vec wv[GHR_CONV1X1_CHANNEL_VECS];
 #pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) wv[v] = ghr_vload(w + v * GHR_VW);
+    for (int v = 0; v < nv; ++v) {
+      GHR_CONV1X1_PREFETCH(c->w_next + (size_t)k * MRC + v * GHR_VW);
+      wv[v] = ghr_vload(w + v * GHR_VW);
+    }
     if (c->scale) {
       const ghr_vec s = ghr_vset1(c->scale[k]);
 #pragma GCC unroll 16
       for (int v = 0; v < nv; ++v) wv[v] = ghr_vmul(wv[v], s);
     }
     const float *x = c->rows[k] + p0;
+    GHR_CONV1X1_BASE_REGISTER(x);
 #pragma GCC unroll 16
     for (int p = 0; p < np; ++p) {
       const ghr_vec xp = ghr_vset1(x[p]);
@@ -308,26 +385,22 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_channel_tile(const int nv, const int np,
     for (int p = 0; p < np; ++p)
 #pragma GCC unroll 16
       for (int v = 0; v < nv; ++v) acc[v][p] = ghr_vactivate(acc[v][p], c->act);
-  float tile[NP][MRC];  // tile[p][o]: position p0 + p of output channel o
-#pragma GCC unroll 16
-  for (int p = 0; p < np; ++p)
-#pragma GCC unroll 16
-    for (int v = 0; v < nv; ++v) ghr_vstore(&tile[p][v * GHR_VW], acc[v][p]);
-  // Output channel o's np positions are tile[0..np)[o], a gather of stride
-  // MRC, stored as one masked vector.
-  const __m512i column = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(MRC));
   const __mmask16 positions = (__mmask16)((1u << np) - 1u);
-  for (int o = 0; o < c->m; ++o) {
-    float *dst = c->out + (size_t)o * c->hw + p0;
-    ghr_vec y = _mm512_mask_i32gather_ps(ghr_vzero(), positions, column,
-                                         &tile[0][o], 4);
-    if (c->residual)
-      y = ghr_vactivate(
-          ghr_vadd(y, ghr_vload_n(c->residual + (size_t)o * c->hw + p0, np)),
-          c->act);
-    _mm512_mask_storeu_ps(dst, positions, y);
+#pragma GCC unroll 16
+  for (int v = 0; v < nv; ++v) {
+    // ch[i]: output channel v*16 + i at the np positions
+    ghr_vec ch[GHR_VW];
+#pragma GCC unroll 16
+    for (int p = 0; p < GHR_VW; ++p) ch[p] = p < np ? acc[v][p] : ghr_vzero();
+    ghr_conv1x1_transpose16(ch);
+    for (int i = 0; i < GHR_VW && v * GHR_VW + i < c->m; ++i) {
+      const size_t at = (size_t)(v * GHR_VW + i) * c->hw + p0;
+      ghr_vec y = ch[i];
+      if (c->residual)
+        y = ghr_vactivate(ghr_vadd(y, ghr_vload_n(c->residual + at, np)),
+                          c->act);
+      _mm512_mask_storeu_ps(c->out + at, positions, y);
+    }
   }
 }
 
@@ -347,14 +420,14 @@ static void ghr_conv1x1_channel_tile_of(const GhrConv1x1Channels *c, int np,
     GHR_CONV1X1_NP_CASE(4) GHR_CONV1X1_NP_CASE(5) GHR_CONV1X1_NP_CASE(6)
     GHR_CONV1X1_NP_CASE(7) GHR_CONV1X1_NP_CASE(8) GHR_CONV1X1_NP_CASE(9)
     GHR_CONV1X1_NP_CASE(10) GHR_CONV1X1_NP_CASE(11) GHR_CONV1X1_NP_CASE(12)
+    GHR_CONV1X1_NP_CASE(13) GHR_CONV1X1_NP_CASE(14)
   }
 #undef GHR_CONV1X1_NP_CASE
 }
 
-// ghr_conv1x1 on a small map: channel tiles, each output-channel tile's
-// weights (ic x CHANNEL_MR, in L2) reused by all of its position tiles.
-// The map splits into equal tiles (49 = 10+10+10+10+9), few positions
-// apart in width.
+// ghr_conv1x1 in channel tiles, each output-channel tile's weights
+// (ic x CHANNEL_MR, in L2) reused by all of its position tiles. The map
+// splits into equal tiles (49 = 13+12+12+12), few positions apart in width.
 static void ghr_conv1x1_small(const float *in, int ic_total, int first, int ic,
                               int hw, float *out, int oc, const float *packed,
                               const float *bias, const float *in_scale,
@@ -372,6 +445,8 @@ static void ghr_conv1x1_small(const float *in, int ic_total, int first, int ic,
     GhrConv1x1Channels c;
     c.rows = rows;
     c.w = packed + (size_t)t * ic * MRC;
+    // The last tile prefetches its own weights again: nothing follows.
+    c.w_next = (t + 1) * MRC < oc ? c.w + (size_t)ic * MRC : c.w;
     c.scale = in_scale ? in_scale + first : NULL;
     c.ic = ic;
     c.out = out + (size_t)t * MRC * hw;
@@ -399,7 +474,7 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
                          const float *bias, const float *in_scale,
                          int in_shuffle, const float *residual, int act) {
 #if defined(GHR_ISA_AVX512)
-  if (ghr_conv1x1_uses_channel_tiles(ic, hw)) {
+  if (ghr_conv1x1_uses_channel_tiles(ic, oc, hw)) {
     ghr_conv1x1_small(in, ic_total, first, ic, hw, out, oc, packed, bias,
                       in_scale, in_shuffle, residual, act);
     return;
@@ -429,6 +504,7 @@ GHR_API void ghr_conv1x1(const float *in, int ic_total, int first, int ic,
         p.rows = rows;
         p.kc = kc;
         p.w = packed + ((size_t)t * ic + k0) * MR;
+        p.w_next = (t + 1) * MR < oc ? p.w + (size_t)ic * MR : p.w;
         if (in_scale) {
           for (int k = 0; k < kc; ++k)
             for (int r = 0; r < MR; ++r)

@@ -146,11 +146,12 @@ static void check_conv(const ConvCase *c) {
 }
 
 // The tile height ghr_conv1x1 reads its packed weights with on this map.
-static int kernel_mr(int ic, int hw) {
+static int kernel_mr(int ic, int oc, int hw) {
 #if defined(GHR_ISA_AVX512)
-  if (ghr_conv1x1_uses_channel_tiles(ic, hw)) return GHR_CONV1X1_CHANNEL_MR;
+  if (ghr_conv1x1_uses_channel_tiles(ic, oc, hw))
+    return GHR_CONV1X1_CHANNEL_MR;
 #endif
-  (void)ic, (void)hw;
+  (void)ic, (void)oc, (void)hw;
   return GHR_CONV1X1_MR;
 }
 
@@ -194,13 +195,21 @@ static void check_conv_shapes(void) {
   check_conv_variants(240, 60, 28, 3, 3);
   check_conv_variants(16, 10, 20, 2, 4);
   check_conv_variants(12, 7, 29, 1, 4);
-  // Small maps with enough input rows for channel tiles (AVX-512): output
-  // channels past whole vectors and tiles, every width of position tile.
-  for (int hw = 1; hw <= 13; ++hw) check_conv_variants(128, 37, hw, 1, 0);
+  // Layers that take channel tiles (AVX-512): output channels past whole
+  // vectors and tiles, every width of position tile.
+  // (48 output channels keep channel tiles up to 15 positions, 37 up to 12.)
+  for (int hw = 1; hw <= 15; ++hw) {
+    check_conv_variants(128, 37, hw, 1, 0);
+    check_conv_variants(128, 48, hw, 1, 0);
+  }
   check_conv_variants(130, 16, 49, 1, 0);
   check_conv_variants(200, 33, 63, 1, 0);
   check_conv_variants(384, 48, 25, 3, 3);
   check_conv_variants(2048, 20, 7, 1, 0);
+  check_conv_variants(32, 64, 49, 1, 0);  // few input rows on a 7x7 map
+  check_conv_variants(64, 32, 100, 1, 0);
+  check_conv_variants(128, 48, 196, 1, 0);  // 14x14: 6% fewer lanes
+  check_conv_variants(256, 96, 196, 2, 2);
   // Network sized: MobileNetV2's last stage.
   check_conv_variants(160, 960, 49, 1, 0);
 }
@@ -314,20 +323,24 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: check_conv1x1 [--bench]\n");
     return 2;
   }
-  // Input channel counts around the bounds of the channel tiles.
-  const int ics[] = {1, 127, 128, 129, 2047, 2048, 2049};
+  // Layers around the bounds of the channel tiles: input channels around
+  // the transpose's cost and the table's size, output channels around
+  // half tiles and vectors.
+  const int ics[] = {1, 31, 32, 95, 96, 127, 128, 129, 2047, 2048, 2049};
+  const int ocs[] = {1, 4, 5, 16, 17, 56, 64};
   for (int hw = 1; hw <= 4096; ++hw)
-    for (size_t i = 0; i < sizeof ics / sizeof *ics; ++i) {
-      const int ic = ics[i];
-      if (conv1x1_mr(build_isa, ic, hw) != kernel_mr(ic, hw)) {
-        fprintf(stderr,
-                "check_conv1x1 [%s]: ic %d hw %d: the packer's MR (%d) is "
-                "not the kernel's (%d)\n",
-                isa_name, ic, hw, conv1x1_mr(build_isa, ic, hw),
-                kernel_mr(ic, hw));
-        return 1;
+    for (size_t i = 0; i < sizeof ics / sizeof *ics; ++i)
+      for (size_t o = 0; o < sizeof ocs / sizeof *ocs; ++o) {
+        const int ic = ics[i], oc = ocs[o];
+        if (conv1x1_mr(build_isa, ic, oc, hw) != kernel_mr(ic, oc, hw)) {
+          fprintf(stderr,
+                  "check_conv1x1 [%s]: ic %d oc %d hw %d: the packer's MR "
+                  "(%d) is not the kernel's (%d)\n",
+                  isa_name, ic, oc, hw, conv1x1_mr(build_isa, ic, oc, hw),
+                  kernel_mr(ic, oc, hw));
+          return 1;
+        }
       }
-    }
   check_conv_shapes();
   printf("check_conv1x1 [%s]: %d conv1x1 cases match\n", isa_name,
          n_conv_checks);
