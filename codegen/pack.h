@@ -19,6 +19,11 @@ size_t conv_direct_packed_floats(Isa isa, int oc, int ic, int kh, int kw);
 void conv_direct_pack(Isa isa, const float *weight, int oc, int ic, int kh,
                       int kw, float *dst);
 
+// pack_winograd.c: a 3x3 convolution's weight (oc, ic, 3, 3) for
+// ghr_conv_winograd, transformed to F(2x2, 3x3)'s 4x4 points.
+size_t winograd_packed_floats(Isa isa, int oc, int ic);
+void winograd_pack(Isa isa, const float *weight, int oc, int ic, float *dst);
+
 // pack_linear.c: a fully connected layer's weight (n_out, n_in) for
 // ghr_linear.
 size_t linear_packed_floats(Isa isa, int n_out, int n_in);

@@ -66,6 +66,17 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
                              const float *in_scale, int in_shuffle,
                              const float *residual, int act);
 
+// runtime/conv_winograd.c: ghr_conv_direct's contract for 3x3 kernels of
+// stride 1 and padding 1 (oh = ih, ow = iw <= 128; the window arguments
+// are these) by Winograd F(2x2, 3x3), W packed by winograd_pack
+// (codegen/pack_winograd.c) for the ISA it is built for.
+GHR_API void ghr_conv_winograd(const float *in, int ic, int ih, int iw,
+                               float *out, int oc, int oh, int ow,
+                               const float *packed, const float *bias, int kh,
+                               int kw, int sh, int sw, int ph, int pw,
+                               const float *in_scale, int in_shuffle,
+                               const float *residual, int act);
+
 // runtime/batchnorm.c: inference BatchNorm with running statistics.
 GHR_API void ghr_batchnorm(const float *in, float *out, int c, int hw,
                            const float *gamma, const float *beta,

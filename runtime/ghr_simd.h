@@ -8,6 +8,8 @@
 // ghr_vfma(a, b, c) is a * b + c, fused where the ISA has it.
 // ghr_veven(a, b) and ghr_vodd(a, b) are the even and the odd lanes of the
 // 2*GHR_VW lanes a, b: the even/odd split of a row for stride-2 kernels.
+// ghr_vzip_lo(a, b) and ghr_vzip_hi(a, b) are the first and the last GHR_VW
+// lanes of a0 b0 a1 b1 ..: the inverse, a row from its even and odd lanes.
 #ifndef GHR_SIMD_H
 #define GHR_SIMD_H
 
@@ -25,6 +27,7 @@ GHR_INLINE void ghr_vstore(float *p, ghr_vec v) { _mm512_storeu_ps(p, v); }
 GHR_INLINE ghr_vec ghr_vset1(float x) { return _mm512_set1_ps(x); }
 GHR_INLINE ghr_vec ghr_vzero(void) { return _mm512_setzero_ps(); }
 GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return _mm512_add_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vsub(ghr_vec a, ghr_vec b) { return _mm512_sub_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return _mm512_mul_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return _mm512_max_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return _mm512_min_ps(a, b); }
@@ -50,6 +53,16 @@ GHR_INLINE ghr_vec ghr_vodd(ghr_vec a, ghr_vec b) {
       a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
       b);
 }
+GHR_INLINE ghr_vec ghr_vzip_lo(ghr_vec a, ghr_vec b) {
+  return _mm512_permutex2var_ps(
+      a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23),
+      b);
+}
+GHR_INLINE ghr_vec ghr_vzip_hi(ghr_vec a, ghr_vec b) {
+  return _mm512_permutex2var_ps(
+      a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31),
+      b);
+}
 
 #elif defined(GHR_ISA_AVX2)
 #if !defined(__AVX2__) || !defined(__FMA__)
@@ -63,6 +76,7 @@ GHR_INLINE void ghr_vstore(float *p, ghr_vec v) { _mm256_storeu_ps(p, v); }
 GHR_INLINE ghr_vec ghr_vset1(float x) { return _mm256_set1_ps(x); }
 GHR_INLINE ghr_vec ghr_vzero(void) { return _mm256_setzero_ps(); }
 GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return _mm256_add_ps(a, b); }
+GHR_INLINE ghr_vec ghr_vsub(ghr_vec a, ghr_vec b) { return _mm256_sub_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return _mm256_mul_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return _mm256_max_ps(a, b); }
 GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return _mm256_min_ps(a, b); }
@@ -98,6 +112,16 @@ GHR_INLINE ghr_vec ghr_vodd(ghr_vec a, ghr_vec b) {
   return _mm256_castpd_ps(
       _mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)));
 }
+// unpacklo/hi interleave within 128-bit halves: a0 b0 a1 b1 | a4 b4 a5 b5
+// and a2 b2 a3 b3 | a6 b6 a7 b7; then the halves regrouped.
+GHR_INLINE ghr_vec ghr_vzip_lo(ghr_vec a, ghr_vec b) {
+  return _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b),
+                                _mm256_unpackhi_ps(a, b), 0x20);
+}
+GHR_INLINE ghr_vec ghr_vzip_hi(ghr_vec a, ghr_vec b) {
+  return _mm256_permute2f128_ps(_mm256_unpacklo_ps(a, b),
+                                _mm256_unpackhi_ps(a, b), 0x31);
+}
 
 #elif defined(GHR_ISA_NEON)
 #if !defined(__ARM_NEON) || !defined(__aarch64__)
@@ -111,6 +135,7 @@ GHR_INLINE void ghr_vstore(float *p, ghr_vec v) { vst1q_f32(p, v); }
 GHR_INLINE ghr_vec ghr_vset1(float x) { return vdupq_n_f32(x); }
 GHR_INLINE ghr_vec ghr_vzero(void) { return vdupq_n_f32(0.0f); }
 GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return vaddq_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vsub(ghr_vec a, ghr_vec b) { return vsubq_f32(a, b); }
 GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return vmulq_f32(a, b); }
 GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return vmaxq_f32(a, b); }
 GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return vminq_f32(a, b); }
@@ -131,6 +156,8 @@ GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
 GHR_INLINE float ghr_vsum(ghr_vec v) { return vaddvq_f32(v); }
 GHR_INLINE ghr_vec ghr_veven(ghr_vec a, ghr_vec b) { return vuzp1q_f32(a, b); }
 GHR_INLINE ghr_vec ghr_vodd(ghr_vec a, ghr_vec b) { return vuzp2q_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vzip_lo(ghr_vec a, ghr_vec b) { return vzip1q_f32(a, b); }
+GHR_INLINE ghr_vec ghr_vzip_hi(ghr_vec a, ghr_vec b) { return vzip2q_f32(a, b); }
 
 #else
 #define GHR_VW 1
@@ -140,6 +167,7 @@ GHR_INLINE void ghr_vstore(float *p, ghr_vec v) { *p = v; }
 GHR_INLINE ghr_vec ghr_vset1(float x) { return x; }
 GHR_INLINE ghr_vec ghr_vzero(void) { return 0.0f; }
 GHR_INLINE ghr_vec ghr_vadd(ghr_vec a, ghr_vec b) { return a + b; }
+GHR_INLINE ghr_vec ghr_vsub(ghr_vec a, ghr_vec b) { return a - b; }
 GHR_INLINE ghr_vec ghr_vmul(ghr_vec a, ghr_vec b) { return a * b; }
 GHR_INLINE ghr_vec ghr_vmax(ghr_vec a, ghr_vec b) { return a > b ? a : b; }
 GHR_INLINE ghr_vec ghr_vmin(ghr_vec a, ghr_vec b) { return a < b ? a : b; }
@@ -158,6 +186,8 @@ GHR_INLINE void ghr_vstore_n(float *p, ghr_vec v, int n) {
 GHR_INLINE float ghr_vsum(ghr_vec v) { return v; }
 GHR_INLINE ghr_vec ghr_veven(ghr_vec a, ghr_vec b) { (void)b; return a; }
 GHR_INLINE ghr_vec ghr_vodd(ghr_vec a, ghr_vec b) { (void)a; return b; }
+GHR_INLINE ghr_vec ghr_vzip_lo(ghr_vec a, ghr_vec b) { (void)b; return a; }
+GHR_INLINE ghr_vec ghr_vzip_hi(ghr_vec a, ghr_vec b) { (void)a; return b; }
 #endif
 
 // act(v) for the GHR_ACT_* codes (ghr.h), lane by lane.
