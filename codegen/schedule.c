@@ -277,13 +277,23 @@ static void schedule_conv_direct(Scheduler *S, const Conv *cv) {
 // same-size layers of maps from 8x8 up with enough input channels to
 // amortize the transforms; slower on the 4x4 and 2x2 maps of CIFAR
 // networks (blocks of tiles mostly empty), and its strips bound the width.
+// Its weights are 16/9 the direct kernel's: on maps of few tiles each is
+// used too little to hide the loads from memory when they do not fit an L2
+// (VGG's 256 channels on 8x8 run as fast as direct), so those stay direct.
 static bool winograd_wins(const Conv *cv) {
-  enum { MIN_SIDE = 8, MAX_WIDTH = 128, MIN_IC = 8 };
+  enum {
+    MIN_SIDE = 8, MAX_WIDTH = 128, MIN_IC = 8,
+    MANY_TILES = 64,                 // a 16x16 map
+    L2_WEIGHT_FLOATS = 1 << 18,      // 1 MB of transformed weights
+  };
+  const int tiles = (cv->out->h + 1) / 2 * ((cv->out->w + 1) / 2);
+  const size_t weight_floats = (size_t)16 * cv->in->c * cv->out->c;
   return cv->groups == 1 && cv->kh == 3 && cv->kw == 3 && cv->sh == 1 &&
          cv->sw == 1 && cv->ph == 1 && cv->pw == 1 &&
          cv->out->h == cv->in->h && cv->out->w == cv->in->w &&
          cv->out->h >= MIN_SIDE && cv->out->w >= MIN_SIDE &&
-         cv->out->w <= MAX_WIDTH && cv->in->c >= MIN_IC;
+         cv->out->w <= MAX_WIDTH && cv->in->c >= MIN_IC &&
+         (tiles >= MANY_TILES || weight_floats <= L2_WEIGHT_FLOATS);
 }
 
 // A 3x3 convolution by Winograd F(2x2, 3x3), weights transformed and
