@@ -280,7 +280,9 @@ static void schedule_conv_direct(Scheduler *S, const Conv *cv) {
 // Its weights are 16/9 the direct kernel's: on maps of few tiles each is
 // used too little to hide the loads from memory when they do not fit an L2
 // (VGG's 256 channels on 8x8 run as fast as direct), so those stay direct.
-static bool winograd_wins(const Conv *cv) {
+// AVX2's micro-kernel has 8 accumulators to AVX-512's 16 vectors: it wins
+// only from 16x16 maps up (8x8 maps at 0.9x).
+static bool winograd_wins(const Conv *cv, Isa isa) {
   enum {
     MIN_SIDE = 8, MAX_WIDTH = 128, MIN_IC = 8,
     MANY_TILES = 64,                 // a 16x16 map
@@ -293,7 +295,8 @@ static bool winograd_wins(const Conv *cv) {
          cv->out->h == cv->in->h && cv->out->w == cv->in->w &&
          cv->out->h >= MIN_SIDE && cv->out->w >= MIN_SIDE &&
          cv->out->w <= MAX_WIDTH && cv->in->c >= MIN_IC &&
-         (tiles >= MANY_TILES || weight_floats <= L2_WEIGHT_FLOATS);
+         (tiles >= MANY_TILES ||
+          (isa != ISA_AVX2 && weight_floats <= L2_WEIGHT_FLOATS));
 }
 
 // A 3x3 convolution by Winograd F(2x2, 3x3), weights transformed and
@@ -362,7 +365,7 @@ static void schedule_conv(Scheduler *S, const Conv *cv) {
     schedule_dwconv(S, cv);
   else if (pointwise && all_outputs)
     schedule_conv1x1(S, cv);
-  else if (winograd_wins(cv))
+  else if (winograd_wins(cv, S->target->isa))
     schedule_conv_winograd(S, cv);
   else if (cv->groups == 1)
     schedule_conv_direct(S, cv);
