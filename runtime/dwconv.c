@@ -1,32 +1,32 @@
-// Depthwise convolution, straight from the input planes: no padded copy.
+// Depthwise convolution, straight from the input planes: no padded copy of
+// the input, in_scale folded into the weights, the epilogue (residual,
+// activation) applied to each vector before it is stored. Two layouts:
 //
-// Each output channel is computed a vector at a time from unaligned loads
-// of its input plane at the offsets of the taps; in_scale is folded into
-// the weights. Loads that would reach past a border (padding, or the end
-// of a row, of the plane, of the tensor) are masked: their lanes outside
-// the input read as zero and touch no memory, so the padding costs nothing
-// where no tap reaches it. Three layouts of a vector:
-//
-// - rows: a vector is VW output columns of one row. R output rows are
-//   computed together, and each input row they read is loaded once per tap
-//   column for all the rows that use it. Stride 2 loads two vectors of
-//   input per tap column pair and splits them into the even and odd
-//   columns in registers (ghr_veven, ghr_vodd). Blocks away from every
-//   border take the same code without masks.
-// - pairs (stride 2, output rows at most VW/2 wide, e.g. 7x7 maps): the low
-//   half of a vector is an output row, the high half the next one; the
-//   split of two loaded rows puts each where it belongs.
-// - flat (stride 1, output as wide as the input, small planes): a vector is
-//   VW consecutive outputs of the plane, across row ends; each tap is a
-//   load at a fixed offset of the flat index, masked by a table made once
-//   per call.
+// - channels (maps small enough that a tile of their channels fits the
+//   stack: 14x14 and 7x7 with AVX-512): GHR_VW output channels at once, a
+//   lane each. Their input planes are transposed into a zero-padded tile of
+//   vectors; every output is then a multiply-add per tap of an aligned
+//   vector of the tile, whatever the stride or the width of the map, and
+//   the sums are transposed back to the output planes. Small maps have many
+//   channels: nothing is set up per channel, no lane idles at a row's end.
+// - rows (larger maps): a vector is GHR_VW output columns of one row, from
+//   unaligned loads of the input plane at the offsets of the taps. R output
+//   rows are computed together, each input row they read loaded once per
+//   tap column for all the rows that use it. Stride 2 splits the loaded
+//   columns into the even and odd ones in registers. Blocks that reach
+//   past the input (padding, the ends of the rows) zero the lanes outside
+//   it: in registers after a whole-vector load where that stays inside the
+//   plane (masked loads are slow on data that misses the cache), with
+//   masked loads at the plane's corners, skipping padding rows; other
+//   blocks take the same code without masks.
 //
 // 3x3 and 5x5 kernels of stride 1 and 2 have unrolled copies (weights and
-// accumulators in registers); other kernels up to 7x7 of stride 1 or 2 take
-// the same code with loops, larger ones or strides a plain loop.
+// accumulators in registers), one function each; other kernels up to 7x7
+// of stride 1 or 2 take the same code with loops, larger ones a plain loop
+// (or the channels layout, where it fits).
 //
-// Stack: the flat masks (at most GHR_DWCONV_FLAT_MASKS shorts) and the
-// pairs masks, a few KB; nothing that grows with the map.
+// Stack: the channels layout's tile, GHR_DWCONV_TILE_FLOATS floats (34 KB),
+// and its input map; the rows layout uses a few hundred bytes.
 #include "ghr.h"
 #include "ghr_kernels.h"
 #include "ghr_simd.h"
@@ -40,11 +40,32 @@
 #endif
 
 enum {
-  GHR_DWCONV_MAX_K = 7,          // larger kernels take the plain loop
-  GHR_DWCONV_MAX_ROWS = 4,       // output rows (or pairs) computed together
-  GHR_DWCONV_FLAT_MASKS = 2048,  // flat layout: vectors x taps at most
-  GHR_DWCONV_PAIR_ROWS = 16,     // pairs layout: output rows at most
+  GHR_DWCONV_MAX_K = 7,      // larger kernels: channels layout or plain loop
+  GHR_DWCONV_MAX_TAPS = GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K,
+  GHR_DWCONV_ROWS = 4,       // output rows the rows layout computes together
+  GHR_DWCONV_MAX_READS = (GHR_DWCONV_ROWS - 1) * 2 + GHR_DWCONV_MAX_K,
 };
+
+// GHR_DWCONV_KEEP(v): v is in a register here. After a load read by
+// several multiply-adds, it stops GCC from folding the (unaligned) load
+// into each of them; on the finished sums, from sinking the work of the
+// later ones past the first store (each behind a branch), which leaves one
+// chain of dependent multiply-adds at a time.
+#if defined(__GNUC__) && (defined(GHR_ISA_AVX512) || defined(GHR_ISA_AVX2))
+#define GHR_DWCONV_KEEP(v) __asm__("" : "+v"(v))
+#else
+#define GHR_DWCONV_KEEP(v) ((void)0)
+#endif
+
+// Hints that the cache line of p will be read soon.
+#if defined(__GNUC__)
+#define ghr_dwconv_prefetch(p) __builtin_prefetch((p), 0, 3)
+#define ghr_dwconv_prefetch_w(p) __builtin_prefetch((p), 1, 3)
+#else
+#define ghr_dwconv_prefetch(p) ((void)(p))
+#define ghr_dwconv_prefetch_w(p) ((void)(p))
+#endif
+enum { GHR_DWCONV_PREFETCH = 8192 };  // floats of a plane that prefetches
 
 // A lane mask: bit l for lane l.
 typedef unsigned GhrDwMask;
@@ -62,14 +83,14 @@ static inline GhrDwMask ghr_dwconv_cols(int c, int w) {
   return ghr_dwconv_lanes(-c, w - c);
 }
 
-// The lanes of m from p (others zero), and v's lanes of m to p: lanes
-// outside m touch no memory.
+// The lanes m of the vector at p, the others zero. loadm reads only those
+// lanes; loadz reads the whole vector, which must be readable.
 #if defined(GHR_ISA_AVX512)
 static inline ghr_vec ghr_dwconv_loadm(const float *p, GhrDwMask m) {
   return _mm512_maskz_loadu_ps((__mmask16)m, p);
 }
-static inline void ghr_dwconv_storem(float *p, ghr_vec v, GhrDwMask m) {
-  _mm512_mask_storeu_ps(p, (__mmask16)m, v);
+static inline ghr_vec ghr_dwconv_loadz(const float *p, GhrDwMask m) {
+  return _mm512_maskz_mov_ps((__mmask16)m, _mm512_loadu_ps(p));
 }
 #elif defined(GHR_ISA_AVX2)
 static inline __m256i ghr_dwconv_maskv(GhrDwMask m) {
@@ -80,8 +101,9 @@ static inline __m256i ghr_dwconv_maskv(GhrDwMask m) {
 static inline ghr_vec ghr_dwconv_loadm(const float *p, GhrDwMask m) {
   return _mm256_maskload_ps(p, ghr_dwconv_maskv(m));
 }
-static inline void ghr_dwconv_storem(float *p, ghr_vec v, GhrDwMask m) {
-  _mm256_maskstore_ps(p, ghr_dwconv_maskv(m), v);
+static inline ghr_vec ghr_dwconv_loadz(const float *p, GhrDwMask m) {
+  return _mm256_and_ps(_mm256_loadu_ps(p),
+                       _mm256_castsi256_ps(ghr_dwconv_maskv(m)));
 }
 #else
 static inline ghr_vec ghr_dwconv_loadm(const float *p, GhrDwMask m) {
@@ -89,31 +111,10 @@ static inline ghr_vec ghr_dwconv_loadm(const float *p, GhrDwMask m) {
   for (int l = 0; l < GHR_VW; ++l) t[l] = m >> l & 1 ? p[l] : 0.0f;
   return ghr_vload(t);
 }
-static inline void ghr_dwconv_storem(float *p, ghr_vec v, GhrDwMask m) {
-  float t[GHR_VW];
-  ghr_vstore(t, v);
-  for (int l = 0; l < GHR_VW; ++l)
-    if (m >> l & 1) p[l] = t[l];
+static inline ghr_vec ghr_dwconv_loadz(const float *p, GhrDwMask m) {
+  return ghr_dwconv_loadm(p, m);
 }
 #endif
-
-#define GHR_DWCONV_ALL ghr_dwconv_lanes(0, GHR_VW)
-
-// Marks the accumulators acc[0 .. n) as complete here: the stores after
-// it, each behind a branch, stay after every multiply-add. Without it, GCC
-// sinks the work of the later accumulators past the first store, leaving
-// one chain of dependent multiply-adds at a time.
-// GHR_DWCONV_KEEP(v): v loaded once, into a register, though several
-// multiply-adds read it; left alone, GCC folds the (unaligned) load into
-// each of them.
-#if defined(__GNUC__) && (defined(GHR_ISA_AVX512) || defined(GHR_ISA_AVX2))
-#define GHR_DWCONV_KEEP(v) __asm__("" : "+v"(v))
-#else
-#define GHR_DWCONV_KEEP(v) ((void)0)
-#endif
-#define GHR_DWCONV_DONE(acc, n)                            \
-  _Pragma("GCC unroll 8") for (int j_ = 0; j_ < (n); ++j_) \
-      GHR_DWCONV_KEEP(acc[j_])
 
 // v plus the residual (NULL: none), activated, to the first n (0 < n <=
 // GHR_VW) floats of d; res as d.
@@ -147,19 +148,37 @@ GHR_DWCONV_INLINE void ghr_dwconv_out_rows(const int R, const ghr_vec *v,
 #undef GHR_DWCONV_OUT_ROWS
 }
 
-// What every layout needs to know of a call.
+// A call's arguments, as ghr_dwconv's.
 typedef struct {
-  int ih, iw, oh, ow;
-  int kh, kw, sh, sw, ph, pw;
-} GhrDwShape;
+  const float *in, *weight, *bias, *in_scale, *residual;
+  float *out;
+  int ic, ih, iw, oc, oh, ow, kh, kw, sh, sw, ph, pw, mult, in_shuffle, act;
+} GhrDwCall;
 
-// The weights times the input scale broadcast, wv[taps], and the bias b:
-// in registers where the kernel size is a constant.
-#define GHR_DWCONV_WEIGHTS(taps)                                  \
-  ghr_vec wv[GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K];                \
-  _Pragma("GCC unroll 32") for (int t_ = 0; t_ < (taps); ++t_)    \
-      wv[t_] = ghr_vset1(w[t_] * scale);                          \
-  const ghr_vec b = ghr_vset1(bias)
+// Output channel o of a call: its input plane (read through the shuffle),
+// its input scale and its output and residual planes.
+typedef struct {
+  const float *src, *w, *res;
+  float *dst;
+  float scale, bias;
+} GhrDwChannel;
+
+static inline GhrDwChannel ghr_dwconv_channel(const GhrDwCall *a, int o) {
+  const int c = o / a->mult, taps = a->kh * a->kw;
+  const size_t in_plane = (size_t)a->ih * a->iw;
+  const size_t out_plane = (size_t)a->oh * a->ow;
+  GhrDwChannel ch;
+  ch.src = a->in + (size_t)ghr_shuffled_plane(c, a->ic, a->in_shuffle) *
+                       in_plane;
+  ch.w = a->weight + (size_t)o * taps;  // weight (oc, kh, kw)
+  ch.res = a->residual ? a->residual + (size_t)o * out_plane : NULL;
+  ch.dst = a->out + (size_t)o * out_plane;
+  ch.scale = a->in_scale ? a->in_scale[c] : 1.0f;
+  ch.bias = a->bias ? a->bias[o] : 0.0f;
+  return ch;
+}
+
+// ---- Rows layout ----
 
 // The even and the odd floats of the 2*VW in a, b, for stride 2: as
 // ghr_veven and ghr_vodd, but on x86 in the order of an in-lane shuffle
@@ -199,18 +218,30 @@ static inline ghr_vec ghr_dwconv_odds(ghr_vec a, ghr_vec b) {
 static inline ghr_vec ghr_dwconv_order(ghr_vec v) { return v; }
 #endif
 
+// How a step of the rows layout reads: every load inside the input, or
+// lanes outside it zeroed after whole-vector loads that stay inside the
+// plane, or masked loads.
+enum { GHR_DWCONV_CLEAN, GHR_DWCONV_ZERO, GHR_DWCONV_MASK };
+
+static inline ghr_vec ghr_dwconv_load(const int mode, const float *p,
+                                      GhrDwMask m) {
+  return mode == GHR_DWCONV_CLEAN  ? ghr_vload(p)
+         : mode == GHR_DWCONV_ZERO ? ghr_dwconv_loadz(p, m)
+                                   : ghr_dwconv_loadm(p, m);
+}
+
 // The tap columns of one input row for a vector of outputs whose lane 0
 // reads column c0 at tap column 0, stride sw: tv[kx] lane l holds column
 // c0 + l*sw + kx (stride 2: in ghr_dwconv_evens' order), loaded from
-// s = row + c0. Stride 1 loads each tap column; stride 2 loads 2*VW
-// columns from c0 + 2m for tap columns 2m and 2m+1 and splits them.
-// ghr_dwconv_col_masks gives the masks of the loads (cm), span the columns
-// past c0 they read; where masked, lanes outside the input (and every lane
-// when rb is 0: a padding row) read as zero.
+// s = row + c0. Stride 1 loads each tap column. Stride 2 loads the 2*VW
+// columns from c0 and splits them; the further tap columns 2m, 2m+1 come
+// (AVX-512) from those shifted by 2m and a few columns after them, else
+// from loads at c0 + 2m. ghr_dwconv_col_masks gives the lanes of each load
+// inside the row (cm), ghr_dwconv_span the columns past c0 read.
 static inline int ghr_dwconv_span(int kw, int sw) {
   if (sw == 1) return kw - 1 + GHR_VW;
 #if defined(GHR_ISA_AVX512)
-  return 2 * GHR_VW + (kw > 2 ? kw - 2 : 0);
+  return 2 * GHR_VW + (kw > 6 ? 8 : kw > 2 ? 4 : 0);
 #else
   return (kw - 1) / 2 * 2 + 2 * GHR_VW;
 #endif
@@ -218,7 +249,7 @@ static inline int ghr_dwconv_span(int kw, int sw) {
 
 GHR_DWCONV_INLINE void ghr_dwconv_col_masks(const int kw, const int sw,
                                             int c0, int iw, GhrDwMask *cm) {
-#if defined(GHR_ISA_AVX512)  // see ghr_dwconv_row_taps
+#if defined(GHR_ISA_AVX512)
   if (sw == 2) {
     cm[0] = ghr_dwconv_cols(c0, iw);
     cm[1] = ghr_dwconv_cols(c0 + GHR_VW, iw);
@@ -237,32 +268,42 @@ GHR_DWCONV_INLINE void ghr_dwconv_col_masks(const int kw, const int sw,
 }
 
 GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
-                                           const int masked, const float *s,
-                                           const GhrDwMask *cm, GhrDwMask rb,
-                                           ghr_vec *tv) {
+                                           const int mode, const float *s,
+                                           const GhrDwMask *cm, ghr_vec *tv) {
   if (sw == 1) {
 #pragma GCC unroll 8
     for (int kx = 0; kx < kw; ++kx) {
-      tv[kx] = masked ? ghr_dwconv_loadm(s + kx, cm[kx] & rb)
-                      : ghr_vload(s + kx);
+      tv[kx] = ghr_dwconv_load(mode, s + kx, cm[kx]);
       GHR_DWCONV_KEEP(tv[kx]);
     }
     return;
   }
 #if defined(GHR_ISA_AVX512)
-  // The 2*VW columns from c0 and the few after them (columns 2*VW on, in
-  // a short load); tap columns 2m, 2m+1 split from them shifted by 2m.
-  ghr_vec lo = masked ? ghr_dwconv_loadm(s, cm[0] & rb) : ghr_vload(s);
-  ghr_vec hi = masked ? ghr_dwconv_loadm(s + GHR_VW, cm[1] & rb)
-                      : ghr_vload(s + GHR_VW);
+  ghr_vec lo = ghr_dwconv_load(mode, s, cm[0]);
+  ghr_vec hi = ghr_dwconv_load(mode, s + GHR_VW, cm[1]);
   GHR_DWCONV_KEEP(lo);
   GHR_DWCONV_KEEP(hi);
   tv[0] = ghr_dwconv_evens(lo, hi);
   if (kw > 1) tv[1] = ghr_dwconv_odds(lo, hi);
   if (kw < 3) return;
-  const __mmask8 m = (__mmask8)(masked ? cm[2] & rb : ghr_dwconv_lanes(0, kw - 2));
-  const __m512i more = _mm512_castsi256_si512(
-      _mm256_castps_si256(_mm256_maskz_loadu_ps(m, s + 2 * GHR_VW)));
+  // Columns 2*VW on in the low lanes: 4 (8 for 7 taps) read.
+  __m512i more;
+  if (kw > 6) {
+    const __m256 v = mode == GHR_DWCONV_MASK
+                         ? _mm256_maskz_loadu_ps((__mmask8)cm[2], s + 32)
+                     : mode == GHR_DWCONV_ZERO
+                         ? _mm256_maskz_mov_ps((__mmask8)cm[2],
+                                               _mm256_loadu_ps(s + 32))
+                         : _mm256_loadu_ps(s + 32);
+    more = _mm512_castsi256_si512(_mm256_castps_si256(v));
+  } else {
+    const __m128 v = mode == GHR_DWCONV_MASK
+                         ? _mm_maskz_loadu_ps((__mmask8)cm[2], s + 32)
+                     : mode == GHR_DWCONV_ZERO
+                         ? _mm_maskz_mov_ps((__mmask8)cm[2], _mm_loadu_ps(s + 32))
+                         : _mm_loadu_ps(s + 32);
+    more = _mm512_castsi128_si512(_mm_castps_si128(v));
+  }
   const __m512i a = _mm512_castps_si512(lo), b = _mm512_castps_si512(hi);
 #pragma GCC unroll 4
   for (int kx = 2; kx < kw; kx += 2) {
@@ -285,10 +326,8 @@ GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
 #else
 #pragma GCC unroll 8
   for (int kx = 0; kx < kw; kx += 2) {
-    ghr_vec lo = masked ? ghr_dwconv_loadm(s + kx, cm[kx] & rb)
-                        : ghr_vload(s + kx);
-    ghr_vec hi = masked ? ghr_dwconv_loadm(s + kx + GHR_VW, cm[kx + 1] & rb)
-                        : ghr_vload(s + kx + GHR_VW);
+    ghr_vec lo = ghr_dwconv_load(mode, s + kx, cm[kx]);
+    ghr_vec hi = ghr_dwconv_load(mode, s + kx + GHR_VW, cm[kx + 1]);
     GHR_DWCONV_KEEP(lo);
     GHR_DWCONV_KEEP(hi);
     tv[kx] = ghr_dwconv_evens(lo, hi);
@@ -298,31 +337,30 @@ GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
 }
 
 // Rows layout, one step: output rows y0 .. y0+R-1 (n_rows of them stored),
-// columns x .. x+VW-1 (n stored). row[i] is input row y0*sh - ph + i
-// (rbits[i]: all lanes when it exists, none otherwise); c0 = x*sw - pw is
-// the input column of lane 0 at tap column 0. `masked` is a constant per
-// copy: 0 where every load lies inside the input.
+// columns x .. x+VW-1 (n stored) of channel ch. row[i] is input row
+// y0*sh - ph + i, ok[i] whether it exists; c0 = x*sw - pw is the input
+// column of lane 0 at tap column 0; mode a constant per copy.
 GHR_DWCONV_INLINE void ghr_dwconv_rows_step(
     const int kh, const int kw, const int sh, const int sw, const int R,
-    const int masked, const float *const *row, const GhrDwMask *rbits,
-    int c0, int iw, const ghr_vec *wv, ghr_vec b, float *d,
-    const float *res, int ow, int n_rows, int n, int act) {
+    const int mode, const float *const *row, const int *ok, int c0, int iw,
+    const ghr_vec *wv, ghr_vec b, float *d, const float *res, int ow,
+    int n_rows, int n, int act) {
   const int reads = (R - 1) * sh + kh;
   // Two sums per output row (even and odd tap rows): shorter chains of
   // dependent multiply-adds.
-  ghr_vec acc[GHR_DWCONV_MAX_ROWS], acc2[GHR_DWCONV_MAX_ROWS];
+  ghr_vec acc[GHR_DWCONV_ROWS], acc2[GHR_DWCONV_ROWS];
 #pragma GCC unroll 4
   for (int j = 0; j < R; ++j) {
     acc[j] = b;
     acc2[j] = ghr_vzero();
   }
-  GhrDwMask cm[GHR_DWCONV_MAX_K + 1];
-  if (masked) ghr_dwconv_col_masks(kw, sw, c0, iw, cm);
+  GhrDwMask cm[GHR_DWCONV_MAX_K + 1] = {0};
+  if (mode != GHR_DWCONV_CLEAN) ghr_dwconv_col_masks(kw, sw, c0, iw, cm);
 #pragma GCC unroll 16
   for (int i = 0; i < reads; ++i) {
-    if (masked && !rbits[i]) continue;  // a padding row
+    if (mode != GHR_DWCONV_CLEAN && !ok[i]) continue;  // a padding row
     ghr_vec tv[GHR_DWCONV_MAX_K];
-    ghr_dwconv_row_taps(kw, sw, masked, row[i] + c0, cm, rbits[i], tv);
+    ghr_dwconv_row_taps(kw, sw, mode, row[i] + c0, cm, tv);
     // Output row j reads this input row at tap row ky.
 #pragma GCC unroll 4
     for (int j = 0; j < R; ++j) {
@@ -340,214 +378,70 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows_step(
   for (int j = 0; j < R; ++j) {
     acc[j] = ghr_vadd(acc[j], acc2[j]);
     if (sw == 2) acc[j] = ghr_dwconv_order(acc[j]);
+    GHR_DWCONV_KEEP(acc[j]);
   }
-  GHR_DWCONV_DONE(acc, R);
   ghr_dwconv_out_rows(R, acc, d, res, (size_t)ow, n_rows, n, act);
 }
 
-// Rows layout, one output channel: src its input plane, dst and res (may
-// be NULL) its output planes, w its weights (kh, kw), scale its input
-// scale, bias its bias.
+// Rows layout, one output channel.
 GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
                                        const int sh, const int sw,
-                                       const int R, const GhrDwShape *g,
-                                       const float *src, float *dst,
-                                       const float *res, const float *w,
-                                       float scale, float bias, int act) {
-  GHR_DWCONV_WEIGHTS(kh * kw);
+                                       const int R, const GhrDwCall *a,
+                                       const GhrDwChannel *ch) {
   const int reads = (R - 1) * sh + kh;
-  const int iw = g->iw, ow = g->ow;
-  // Columns a clean block reads past c0.
-  const int span = ghr_dwconv_span(kw, sw);
-  for (int y0 = 0; y0 < g->oh; y0 += R) {
-    const float *row[(GHR_DWCONV_MAX_ROWS - 1) * 2 + GHR_DWCONV_MAX_K];
-    GhrDwMask rbits[(GHR_DWCONV_MAX_ROWS - 1) * 2 + GHR_DWCONV_MAX_K];
-    int inside = 1;  // every row read exists
+  const int ih = a->ih, iw = a->iw, ow = a->ow;
+  const int span = ghr_dwconv_span(kw, sw), plane = ih * iw;
+  // Planes larger than the L1 cache stream in from further away.
+  const int prefetch = plane >= GHR_DWCONV_PREFETCH;
+  ghr_vec wv[GHR_DWCONV_MAX_TAPS];
+#pragma GCC unroll 32
+  for (int t = 0; t < kh * kw; ++t) wv[t] = ghr_vset1(ch->w[t] * ch->scale);
+  const ghr_vec b = ghr_vset1(ch->bias);
+  for (int y0 = 0; y0 < a->oh; y0 += R) {
+    const float *row[GHR_DWCONV_MAX_READS];
+    int ok[GHR_DWCONV_MAX_READS];
+    const int top = y0 * sh - a->ph;  // input row of row[0]
 #pragma GCC unroll 16
-    for (int i = 0; i < (GHR_DWCONV_MAX_ROWS - 1) * 2 + GHR_DWCONV_MAX_K;
-         ++i) {
-      const int iy = y0 * sh - g->ph + i;
-      const int ok = i < reads && iy >= 0 && iy < g->ih;
-      row[i] = src + (ptrdiff_t)(ok ? iy : 0) * iw;
-      rbits[i] = ok ? GHR_DWCONV_ALL : 0;
-      if (i < reads) inside &= ok;
+    for (int i = 0; i < GHR_DWCONV_MAX_READS; ++i) {
+      ok[i] = i < reads && top + i >= 0 && top + i < ih;
+      row[i] = ch->src + (ptrdiff_t)(ok[i] ? top + i : 0) * iw;
     }
-    const int n_rows = g->oh - y0 < R ? g->oh - y0 : R;
-    float *d = dst + (size_t)y0 * ow;
-    const float *r = res ? res + (size_t)y0 * ow : NULL;
+    // The rows read that exist: [first, last].
+    const int first = top > 0 ? top : 0;
+    const int last = top + reads - 1 < ih ? top + reads - 1 : ih - 1;
+    const int inside = first == top && last == top + reads - 1;
+    const int n_rows = a->oh - y0 < R ? a->oh - y0 : R;
+    float *d = ch->dst + (size_t)y0 * ow;
+    const float *r = ch->res ? ch->res + (size_t)y0 * ow : NULL;
     for (int x = 0; x < ow; x += GHR_VW) {
       const int n = ow - x < GHR_VW ? ow - x : GHR_VW;
-      const int c0 = x * sw - g->pw;
-      if (inside && c0 >= 0 && c0 + span <= iw)
-        ghr_dwconv_rows_step(kh, kw, sh, sw, R, 0, row, rbits, c0, iw, wv, b,
-                             d + x, r ? r + x : NULL, ow, n_rows, n, act);
-      else
-        ghr_dwconv_rows_step(kh, kw, sh, sw, R, 1, row, rbits, c0, iw, wv, b,
-                             d + x, r ? r + x : NULL, ow, n_rows, n, act);
-    }
-  }
-}
-
-// Pairs layout (stride 2 across, ow <= VW/2): the masks of the loads, made
-// once per call. Output row pair p (rows 2p, 2p+1), tap row ky, tap column
-// pair m: lo (the row 2p) and hi (row 2p+1) loads from column 2m - pw.
-typedef struct {
-  int n_pairs, n_m;
-  GhrDwMask m[GHR_DWCONV_PAIR_ROWS / 2][GHR_DWCONV_MAX_K]
-             [(GHR_DWCONV_MAX_K + 1) / 2][2];
-  int iy[GHR_DWCONV_PAIR_ROWS][GHR_DWCONV_MAX_K];  // input row, 0 if none
-  GhrDwMask store[2];                              // the two output rows
-} GhrDwPairs;
-
-static void ghr_dwconv_plan_pairs(GhrDwPairs *pp, const GhrDwShape *g) {
-  const int half = GHR_VW / 2;
-  pp->n_pairs = (g->oh + 1) / 2;
-  pp->n_m = (g->kw + 1) / 2;
-  for (int y = 0; y < 2 * pp->n_pairs; ++y)
-    for (int ky = 0; ky < g->kh; ++ky) {
-      const int iy = y * g->sh - g->ph + ky;
-      const int ok = y < g->oh && iy >= 0 && iy < g->ih;
-      pp->iy[y][ky] = ok ? iy : 0;
-      for (int m = 0; m < pp->n_m; ++m) {
-        // The even and odd columns of the 2*ow loaded from 2m - pw.
-        const int c = 2 * m - g->pw;
-        const GhrDwMask cols = ghr_dwconv_cols(c, g->iw) &
-                               ghr_dwconv_lanes(0, 2 * g->ow);
-        pp->m[y / 2][ky][m][y % 2] = ok ? cols : 0;
-      }
-    }
-  pp->store[0] = ghr_dwconv_lanes(0, g->ow);
-  pp->store[1] = ghr_dwconv_lanes(half, half + g->ow);
-}
-
-// Pairs layout, one output channel (as ghr_dwconv_rows).
-GHR_DWCONV_INLINE void ghr_dwconv_pairs(const int kh, const int kw,
-                                        const GhrDwShape *g,
-                                        const GhrDwPairs *pp,
-                                        const float *src, float *dst,
-                                        const float *res, const float *w,
-                                        float scale, float bias, int act) {
-  enum { R = GHR_DWCONV_MAX_ROWS };
-  GHR_DWCONV_WEIGHTS(kh * kw);
-  const int half = GHR_VW / 2, iw = g->iw, ow = g->ow;
-  for (int p0 = 0; p0 < pp->n_pairs; p0 += R) {
-    ghr_vec acc[R];
-#pragma GCC unroll 4
-    for (int j = 0; j < R; ++j) acc[j] = b;
-#pragma GCC unroll 4
-    for (int j = 0; j < R; ++j) {
-      const int p = p0 + j < pp->n_pairs ? p0 + j : pp->n_pairs - 1;
-#pragma GCC unroll 8
-      for (int ky = 0; ky < kh; ++ky) {
-        const float *lo = src + (ptrdiff_t)pp->iy[2 * p][ky] * iw - g->pw;
-        const float *hi = src + (ptrdiff_t)pp->iy[2 * p + 1][ky] * iw - g->pw;
-#pragma GCC unroll 4
-        for (int kx = 0; kx < kw; kx += 2) {
-          const GhrDwMask *m = pp->m[p][ky][kx / 2];
-          const ghr_vec a = ghr_dwconv_loadm(lo + kx, m[0]);
-          const ghr_vec c = ghr_dwconv_loadm(hi + kx, m[1]);
-          acc[j] = ghr_vfma(wv[ky * kw + kx], ghr_dwconv_evens(a, c), acc[j]);
-          if (kx + 1 < kw)
-            acc[j] =
-                ghr_vfma(wv[ky * kw + kx + 1], ghr_dwconv_odds(a, c), acc[j]);
+      const int c0 = x * sw - a->pw;
+      if (prefetch) {  // the rows the next step down reads first, writes
+        for (int i = reads; i < reads + R * sh; ++i)
+          for (int k = 0; k < span; k += 16)
+            ghr_dwconv_prefetch(ch->src + (ptrdiff_t)(top + i) * iw + c0 + k);
+        for (int j = R; j < 2 * R; ++j) {
+          ghr_dwconv_prefetch_w(d + (size_t)j * ow + x);
+          if (r) ghr_dwconv_prefetch(r + (size_t)j * ow + x);
         }
       }
-    }
-#pragma GCC unroll 4
-    for (int j = 0; j < R; ++j) acc[j] = ghr_dwconv_order(acc[j]);
-    GHR_DWCONV_DONE(acc, R);
-#pragma GCC unroll 4
-    for (int j = 0; j < R; ++j) {
-      const int p = p0 + j;
-      if (p >= pp->n_pairs) break;
-      const int two = 2 * p + 1 < g->oh;  // the high half is a row
-      // Row 2p in the low lanes, row 2p+1 in the high ones.
-      float *d0 = dst + (size_t)(2 * p) * ow, *d1 = d0 + ow - half;
-      ghr_vec v = acc[j];
-      if (res) {
-        const float *r0 = res + (size_t)(2 * p) * ow;
-        v = ghr_vadd(v, ghr_dwconv_loadm(r0, pp->store[0]));
-        if (two) v = ghr_vadd(v, ghr_dwconv_loadm(r0 + ow - half, pp->store[1]));
-      }
-      v = ghr_vactivate(v, act);
-      ghr_dwconv_storem(d0, v, pp->store[0]);
-      if (two) ghr_dwconv_storem(d1, v, pp->store[1]);
+      if (inside && c0 >= 0 && c0 + span <= iw)
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_CLEAN, row, ok, c0,
+                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
+                             n, a->act);
+      else if (first * iw + c0 >= 0 && last * iw + c0 + span <= plane)
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_ZERO, row, ok, c0,
+                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
+                             n, a->act);
+      else
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_MASK, row, ok, c0,
+                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
+                             n, a->act);
     }
   }
 }
 
-// Flat layout (stride 1, ow == iw): tap t of the output at flat position q
-// reads the input at q + off[t], in the lanes of mask[v*taps + t] for the
-// vector v of q.
-typedef struct {
-  int n, n_vec, taps;  // n = oh*ow positions
-  int off[GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K];
-  unsigned short mask[GHR_DWCONV_FLAT_MASKS];
-} GhrDwFlat;
-
-// 1 when the flat layout fits (and is made), 0 otherwise.
-static int ghr_dwconv_plan_flat(GhrDwFlat *f, const GhrDwShape *g) {
-  const int taps = g->kh * g->kw;
-  f->n = g->oh * g->ow;
-  f->n_vec = (f->n + GHR_VW - 1) / GHR_VW;
-  f->taps = taps;
-  if (g->sh != 1 || g->sw != 1 || g->ow != g->iw || GHR_VW > 16 ||
-      f->n_vec * taps > GHR_DWCONV_FLAT_MASKS)
-    return 0;
-  for (int ky = 0; ky < g->kh; ++ky)
-    for (int kx = 0; kx < g->kw; ++kx)
-      f->off[ky * g->kw + kx] = (ky - g->ph) * g->iw + kx - g->pw;
-  for (int v = 0; v < f->n_vec; ++v)
-    for (int t = 0; t < taps; ++t) {
-      const int dy = t / g->kw - g->ph, dx = t % g->kw - g->pw;
-      unsigned bits = 0;
-      for (int l = 0; l < GHR_VW; ++l) {
-        const int q = v * GHR_VW + l, y = q / g->ow, x = q % g->ow;
-        if (q < f->n && y + dy >= 0 && y + dy < g->ih && x + dx >= 0 &&
-            x + dx < g->iw)
-          bits |= 1u << l;
-      }
-      f->mask[v * taps + t] = (unsigned short)bits;
-    }
-  return 1;
-}
-
-// Flat layout, one output channel (as ghr_dwconv_rows): four vectors in
-// flight.
-GHR_DWCONV_INLINE void ghr_dwconv_flat(const int taps, const GhrDwFlat *f,
-                                       const float *src, float *dst,
-                                       const float *res, const float *w,
-                                       float scale, float bias, int act) {
-  enum { V = 4 };
-  GHR_DWCONV_WEIGHTS(taps);
-  for (int v0 = 0; v0 < f->n_vec; v0 += V) {
-    ghr_vec acc[V];
-#pragma GCC unroll 4
-    for (int j = 0; j < V; ++j) acc[j] = b;
-    const int nv = f->n_vec - v0 < V ? f->n_vec - v0 : V;
-#pragma GCC unroll 32
-    for (int t = 0; t < taps; ++t)
-#pragma GCC unroll 4
-      for (int j = 0; j < V; ++j) {
-        // Vectors past the plane repeat the last one, not stored.
-        const int v = v0 + (j < nv ? j : nv - 1);
-        acc[j] = ghr_vfma(wv[t],
-                          ghr_dwconv_loadm(src + v * GHR_VW + f->off[t],
-                                           f->mask[v * taps + t]),
-                          acc[j]);
-      }
-    GHR_DWCONV_DONE(acc, V);
-#pragma GCC unroll 4
-    for (int j = 0; j < V; ++j) {
-      const int v = v0 + j;
-      if (v >= f->n_vec) break;
-      const int at = v * GHR_VW;
-      const int n = f->n - at < GHR_VW ? f->n - at : GHR_VW;
-      ghr_dwconv_out_rows(1, &acc[j], dst + at, res ? res + at : NULL, 0, 1, n,
-                          act);
-    }
-  }
-}
+// ---- Channels layout ----
 
 // Transposes the GHR_VW x GHR_VW floats in r: lane j of r[i] to lane i of
 // r[j].
@@ -607,136 +501,138 @@ static inline void ghr_dwconv_transpose(ghr_vec *r) {
 #endif
 }
 
-// Channels layout (small maps, any stride): GHR_VW output channels at
-// once, one a lane. Their input planes are transposed into a tile of
-// vectors, zero around the input: cell (y, x) holds the channels at input
-// (y - ph, x - pw), for y < th = (oh-1)*sh + kh and x < tw = (ow-1)*sw + kw
-// (input no output reads goes to a spare cell after them).
-// Output (oy, ox) is then the sum over taps of the tap's weights (a vector
-// of the channels') times cell (oy*sh + ky, ox*sw + kx): aligned loads, no
-// masks, no lanes wasted on a narrow row. Outputs are transposed back
-// GHR_VW positions at a time.
-enum { GHR_DWCONV_TILE_FLOATS = 6400 };  // 25 KB of stack
+// The tile: cell (y, x) holds the channels' input at (y - ph, x - pw), for
+// y < th = (oh-1)*sh + kh and x < tw = (ow-1)*sw + kw (zero outside the
+// input; input that no output reads goes to a spare cell after them). The
+// sums follow, from cell out0: past the spare cell and the cells that the
+// last outputs of a row, computed a block of GHR_DWCONV_TILE_X at a time,
+// read past the tile.
+enum { GHR_DWCONV_TILE_FLOATS = 8704 };  // 34 KB
 enum { GHR_DWCONV_TILE_CELLS = GHR_DWCONV_TILE_FLOATS / GHR_VW };
+enum { GHR_DWCONV_TILE_X = 8 };
 
 typedef struct {
-  int th, tw;
-  // The cell of each input position, the first cell each output position
-  // reads (tap 0), and tap t's cell past it.
-  unsigned short in_at[GHR_DWCONV_TILE_CELLS], out_at[GHR_DWCONV_TILE_CELLS];
-  int off[GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K];
+  int th, tw, out0;
+  unsigned short in_at[GHR_DWCONV_TILE_CELLS];  // cell of each input
 } GhrDwTile;
 
 // 1 when the channels layout fits (and is planned), 0 otherwise.
-static int ghr_dwconv_plan_tile(GhrDwTile *t, const GhrDwShape *g) {
-  t->th = (g->oh - 1) * g->sh + g->kh;
-  t->tw = (g->ow - 1) * g->sw + g->kw;
-  if (GHR_VW < 4 || t->th * t->tw >= GHR_DWCONV_TILE_CELLS) return 0;
-  for (int y = 0; y < g->ih; ++y)
-    for (int x = 0; x < g->iw; ++x) {
-      // Input positions past the tile (rows or columns no output reads) go
-      // to the cell after it.
-      const int ty = y + g->ph, tx = x + g->pw;
-      t->in_at[y * g->iw + x] = (unsigned short)(
+static int ghr_dwconv_plan_tile(GhrDwTile *t, const GhrDwCall *a) {
+  if (GHR_VW < 4 || a->oc < GHR_VW / 2) return 0;
+  t->th = (a->oh - 1) * a->sh + a->kh;
+  t->tw = (a->ow - 1) * a->sw + a->kw;
+  t->out0 = t->th * t->tw + 1 + (GHR_DWCONV_TILE_X - 1) * a->sw;
+  // The sums: every output, a block past a row's end, the rest of the last
+  // vector transposed.
+  const int n_out = a->oh * a->ow + GHR_DWCONV_TILE_X;
+  if (t->out0 + (n_out + GHR_VW - 1) / GHR_VW * GHR_VW > GHR_DWCONV_TILE_CELLS)
+    return 0;
+  for (int y = 0; y < a->ih; ++y)
+    for (int x = 0; x < a->iw; ++x) {
+      const int ty = y + a->ph, tx = x + a->pw;
+      t->in_at[y * a->iw + x] = (unsigned short)(
           ty < t->th && tx < t->tw ? ty * t->tw + tx : t->th * t->tw);
     }
-  for (int y = 0; y < g->oh; ++y)
-    for (int x = 0; x < g->ow; ++x)
-      t->out_at[y * g->ow + x] =
-          (unsigned short)(y * g->sh * t->tw + x * g->sw);
-  for (int ky = 0; ky < g->kh; ++ky)
-    for (int kx = 0; kx < g->kw; ++kx)
-      t->off[ky * g->kw + kx] = ky * t->tw + kx;
   return 1;
 }
 
-// Output channels o0 .. o0+n-1 (n <= GHR_VW) of a call, channels layout:
-// the input cells are in `tile`.
-GHR_DWCONV_INLINE void ghr_dwconv_tile_sums(const int taps, const int o0,
-                                            const int n, const ghr_vec *wv,
-                                            ghr_vec b, const ghr_vec *tile,
-                                            const GhrDwTile *t, float *out,
-                                            const float *res, int n_out,
-                                            int act) {
-  ghr_vec w[GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K];
+// The sums (bias b included) of the channels in the tile, weights wv, for
+// every output: a row at a time, X outputs at a time.
+GHR_DWCONV_INLINE void ghr_dwconv_tile_sums(const int kh, const int kw,
+                                            const int sh, const int sw,
+                                            const int X, const GhrDwCall *a,
+                                            const GhrDwTile *t,
+                                            const ghr_vec *wv, ghr_vec b,
+                                            ghr_vec *tile) {
+  ghr_vec w[GHR_DWCONV_MAX_TAPS];
 #pragma GCC unroll 32
-  for (int i = 0; i < taps; ++i) w[i] = wv[i];
-  for (int q = 0; q < n_out; q += GHR_VW) {
-    const int m = n_out - q < GHR_VW ? n_out - q : GHR_VW;
-    ghr_vec r[GHR_VW < 4 ? 4 : GHR_VW];
-    for (int i = 0; i < GHR_VW; i += 4) {
-      ghr_vec acc[4];
-      const ghr_vec *at[4];
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        acc[j] = b;
-        at[j] = tile + t->out_at[q + (i + j < m ? i + j : m - 1)];
-      }
-#pragma GCC unroll 32
-      for (int k = 0; k < taps; ++k)
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j)
-          acc[j] = ghr_vfma(w[k], at[j][t->off[k]], acc[j]);
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) r[i + j] = acc[j];
-      if (i + 4 >= m) break;
+  for (int i = 0; i < kh * kw; ++i) w[i] = wv[i];
+  const int tw = t->tw;
+  for (int oy = 0; oy < a->oh; ++oy) {
+    const ghr_vec *row = tile + (size_t)oy * sh * tw;
+    ghr_vec *o = tile + t->out0 + (size_t)oy * a->ow;
+    for (int ox = 0; ox < a->ow; ox += X) {
+      const ghr_vec *s = row + ox * sw;
+      ghr_vec acc[GHR_DWCONV_TILE_X];
+#pragma GCC unroll 8
+      for (int j = 0; j < X; ++j) acc[j] = b;
+#pragma GCC unroll 8
+      for (int ky = 0; ky < kh; ++ky)
+#pragma GCC unroll 8
+        for (int kx = 0; kx < kw; ++kx)
+#pragma GCC unroll 8
+          for (int j = 0; j < X; ++j)
+            acc[j] = ghr_vfma(w[ky * kw + kx], s[ky * tw + j * sw + kx],
+                              acc[j]);
+#pragma GCC unroll 8
+      for (int j = 0; j < X; ++j) o[ox + j] = acc[j];
     }
-    ghr_dwconv_transpose(r);
-    const size_t at = (size_t)o0 * n_out + q;
-    ghr_dwconv_out_rows(GHR_VW, r, out + at, res ? res + at : NULL,
-                        (size_t)n_out, n, m, act);
   }
 }
 
-// Every output channel of a call through the channels layout.
-static void ghr_dwconv_channels_tile(const float *in, int ic, float *out,
-                                     int oc, const float *weight,
-                                     const float *bias, int mult,
-                                     const float *in_scale, int in_shuffle,
-                                     const float *residual, int act,
-                                     const GhrDwShape *g, const GhrDwTile *t) {
+// Every output channel of a call, GHR_VW at a time, through the channels
+// layout.
+static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
   ghr_vec tile[GHR_DWCONV_TILE_CELLS];
-  for (int i = 0; i < t->th * t->tw; ++i) tile[i] = ghr_vzero();
-  const int taps = g->kh * g->kw, n_in = g->ih * g->iw, n_out = g->oh * g->ow;
-  for (int o0 = 0; o0 < oc; o0 += GHR_VW) {
-    const int n = oc - o0 < GHR_VW ? oc - o0 : GHR_VW;
+  for (int i = 0; i < t->out0; ++i) tile[i] = ghr_vzero();
+  const int kh = a->kh, kw = a->kw, taps = kh * kw;
+  const int n_in = a->ih * a->iw, n_out = a->oh * a->ow;
+  const float *in_end = a->in + (size_t)a->ic * n_in;
+  const ghr_vec *sums = tile + t->out0;
+  for (int o0 = 0; o0 < a->oc; o0 += GHR_VW) {
+    const int n = a->oc - o0 < GHR_VW ? a->oc - o0 : GHR_VW;
     // Lane l: output channel o0 + l (the last one again past oc).
     const float *src[GHR_VW];
-    float lane_w[GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K][GHR_VW], lane_b[GHR_VW];
+    float lane_w[GHR_DWCONV_MAX_TAPS][GHR_VW], lane_b[GHR_VW];
     for (int l = 0; l < GHR_VW; ++l) {
-      const int o = o0 + (l < n ? l : n - 1), c = o / mult;
-      src[l] = in + (size_t)ghr_shuffled_plane(c, ic, in_shuffle) * n_in;
-      const float scale = in_scale ? in_scale[c] : 1.0f;
-      for (int k = 0; k < taps; ++k)
-        lane_w[k][l] = weight[(size_t)o * taps + k] * scale;
-      lane_b[l] = bias ? bias[o] : 0.0f;
+      const GhrDwChannel ch = ghr_dwconv_channel(a, o0 + (l < n ? l : n - 1));
+      src[l] = ch.src;
+      for (int k = 0; k < taps; ++k) lane_w[k][l] = ch.w[k] * ch.scale;
+      lane_b[l] = ch.bias;
     }
-    ghr_vec wv[GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K];
+    ghr_vec wv[GHR_DWCONV_MAX_TAPS];
     for (int k = 0; k < taps; ++k) wv[k] = ghr_vload(lane_w[k]);
     const ghr_vec b = ghr_vload(lane_b);
-    // The input, GHR_VW positions of every lane's plane at a time.
+    // The input, GHR_VW positions of every lane's plane at a time (whole
+    // vectors where they stay inside the input).
     for (int p = 0; p < n_in; p += GHR_VW) {
       const int m = n_in - p < GHR_VW ? n_in - p : GHR_VW;
       ghr_vec r[GHR_VW];
       for (int l = 0; l < GHR_VW; ++l)
-        r[l] = m == GHR_VW ? ghr_vload(src[l] + p) : ghr_vload_n(src[l] + p, m);
+        r[l] = m == GHR_VW || src[l] + p + GHR_VW <= in_end
+                   ? ghr_vload(src[l] + p)
+                   : ghr_vload_n(src[l] + p, m);
       ghr_dwconv_transpose(r);
       for (int i = 0; i < m; ++i) tile[t->in_at[p + i]] = r[i];
     }
-    if (taps == 9)
-      ghr_dwconv_tile_sums(9, o0, n, wv, b, tile, t, out, residual, n_out,
-                           act);
-    else if (taps == 25)
-      ghr_dwconv_tile_sums(25, o0, n, wv, b, tile, t, out, residual, n_out,
-                           act);
-    else
-      ghr_dwconv_tile_sums(taps, o0, n, wv, b, tile, t, out, residual, n_out,
-                           act);
+    const int k = kh == kw && a->sh == a->sw && (kh == 3 || kh == 5)
+                      ? kh * 16 + a->sh : 0;
+    switch (k) {
+    case 3 * 16 + 1: ghr_dwconv_tile_sums(3, 3, 1, 1, 8, a, t, wv, b, tile); break;
+    case 3 * 16 + 2: ghr_dwconv_tile_sums(3, 3, 2, 2, 8, a, t, wv, b, tile); break;
+    case 5 * 16 + 1: ghr_dwconv_tile_sums(5, 5, 1, 1, 4, a, t, wv, b, tile); break;
+    case 5 * 16 + 2: ghr_dwconv_tile_sums(5, 5, 2, 2, 4, a, t, wv, b, tile); break;
+    default: ghr_dwconv_tile_sums(kh, kw, a->sh, a->sw, 4, a, t, wv, b, tile);
+    }
+    // The sums back to the output planes, GHR_VW positions at a time.
+    for (int q = 0; q < n_out; q += GHR_VW) {
+      const int m = n_out - q < GHR_VW ? n_out - q : GHR_VW;
+      ghr_vec r[GHR_VW];
+      for (int i = 0; i < GHR_VW; ++i) r[i] = sums[q + i];
+      ghr_dwconv_transpose(r);
+      const size_t at = (size_t)o0 * n_out + q;
+      ghr_dwconv_out_rows(GHR_VW, r, a->out + at,
+                          a->residual ? a->residual + at : NULL,
+                          (size_t)n_out, n, m, a->act);
+    }
   }
 }
 
+// ---- Dispatch ----
+
 // The same convolution, one output at a time with bounds tests: kernels
-// larger than 7x7, strides across of 3 or more.
+// larger than 7x7 or strides of 3 or more where the channels layout does
+// not fit.
 static void ghr_dwconv_plain(const float *in, int ic, int ih, int iw,
                              float *out, int oc, int oh, int ow,
                              const float *weight, const float *bias, int kh,
@@ -770,144 +666,57 @@ static void ghr_dwconv_plain(const float *in, int ic, int ih, int iw,
   }
 }
 
-// The kernels, one function each so that each gets the registers to
-// itself: the layout and, for 3x3 and 5x5 kernels of stride 1 and 2, the
-// kernel size (constants), else any size up to 7x7 of stride 1 or 2.
-enum {
-  GHR_DWCONV_FLAT_3, GHR_DWCONV_FLAT_5, GHR_DWCONV_FLAT_ANY,
-  GHR_DWCONV_PAIRS_3, GHR_DWCONV_PAIRS_5, GHR_DWCONV_PAIRS_ANY,
-  GHR_DWCONV_ROWS_3_1, GHR_DWCONV_ROWS_3_2, GHR_DWCONV_ROWS_5_1,
-  GHR_DWCONV_ROWS_5_2, GHR_DWCONV_ROWS_ANY_1, GHR_DWCONV_ROWS_ANY_2,
-};
-
-// A call's arguments (as ghr_dwconv's) and the tables of its layout.
-typedef struct {
-  const float *in, *weight, *bias, *in_scale, *residual;
-  float *out;
-  int ic, oc, mult, in_shuffle, act;
-  GhrDwShape g;
-  const GhrDwFlat *flat;
-  const GhrDwPairs *pairs;
-} GhrDwCall;
-
-// Every output channel of the call through kernel `kernel` (a constant).
-GHR_DWCONV_INLINE void ghr_dwconv_channels(const int kernel,
-                                           const GhrDwCall *a) {
-  const GhrDwShape *g = &a->g;
-  const int kh = g->kh, kw = g->kw, sh = g->sh, taps = kh * kw;
-  const size_t in_plane = (size_t)g->ih * g->iw;
-  const size_t out_plane = (size_t)g->oh * g->ow;
+// The rows layout over every output channel of a call, one function per
+// kernel so that each gets the registers to itself: 3x3 and 5x5 kernels of
+// stride 1 and 2 (constants), else any up to 7x7 of stride 1 or 2 across.
+GHR_DWCONV_INLINE void ghr_dwconv_rows_all(const int kh, const int kw,
+                                           const int sh, const int sw,
+                                           const int R, const GhrDwCall *a) {
   for (int o = 0; o < a->oc; ++o) {
-    const int c = o / a->mult;
-    const float *src =
-        a->in + (size_t)ghr_shuffled_plane(c, a->ic, a->in_shuffle) * in_plane;
-    const float *w = a->weight + (size_t)o * taps;  // weight (oc, kh, kw)
-    const float scale = a->in_scale ? a->in_scale[c] : 1.0f;
-    float *dst = a->out + (size_t)o * out_plane;
-    const float *res = a->residual ? a->residual + (size_t)o * out_plane
-                                   : NULL;
-    const float b = a->bias ? a->bias[o] : 0.0f;
-    switch (kernel) {
-    case GHR_DWCONV_FLAT_3:
-      ghr_dwconv_flat(9, a->flat, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_FLAT_5:
-      ghr_dwconv_flat(25, a->flat, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_FLAT_ANY:
-      ghr_dwconv_flat(taps, a->flat, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_PAIRS_3:
-      ghr_dwconv_pairs(3, 3, g, a->pairs, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_PAIRS_5:
-      ghr_dwconv_pairs(5, 5, g, a->pairs, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_PAIRS_ANY:
-      ghr_dwconv_pairs(kh, kw, g, a->pairs, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_ROWS_3_1:
-      ghr_dwconv_rows(3, 3, 1, 1, 4, g, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_ROWS_3_2:
-      ghr_dwconv_rows(3, 3, 2, 2, 4, g, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_ROWS_5_1:
-      ghr_dwconv_rows(5, 5, 1, 1, 4, g, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_ROWS_5_2:
-      ghr_dwconv_rows(5, 5, 2, 2, 4, g, src, dst, res, w, scale, b, a->act);
-      break;
-    case GHR_DWCONV_ROWS_ANY_1:
-      ghr_dwconv_rows(kh, kw, sh, 1, 2, g, src, dst, res, w, scale, b, a->act);
-      break;
-    default:
-      ghr_dwconv_rows(kh, kw, sh, 2, 2, g, src, dst, res, w, scale, b, a->act);
-    }
+    const GhrDwChannel ch = ghr_dwconv_channel(a, o);
+    ghr_dwconv_rows(kh, kw, sh, sw, R, a, &ch);
   }
 }
 
 #if defined(__GNUC__)
-#define GHR_DWCONV_KERNEL(name, kernel)                          \
-  __attribute__((noinline)) static void name(const GhrDwCall *a) { \
-    ghr_dwconv_channels(kernel, a);                              \
-  }
+#define GHR_DWCONV_NOINLINE __attribute__((noinline))
 #else
-#define GHR_DWCONV_KERNEL(name, kernel)      \
-  static void name(const GhrDwCall *a) {     \
-    ghr_dwconv_channels(kernel, a);          \
-  }
+#define GHR_DWCONV_NOINLINE
 #endif
-GHR_DWCONV_KERNEL(ghr_dwconv_flat_3, GHR_DWCONV_FLAT_3)
-GHR_DWCONV_KERNEL(ghr_dwconv_flat_5, GHR_DWCONV_FLAT_5)
-GHR_DWCONV_KERNEL(ghr_dwconv_flat_any, GHR_DWCONV_FLAT_ANY)
-GHR_DWCONV_KERNEL(ghr_dwconv_pairs_3, GHR_DWCONV_PAIRS_3)
-GHR_DWCONV_KERNEL(ghr_dwconv_pairs_5, GHR_DWCONV_PAIRS_5)
-GHR_DWCONV_KERNEL(ghr_dwconv_pairs_any, GHR_DWCONV_PAIRS_ANY)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1, GHR_DWCONV_ROWS_3_1)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2, GHR_DWCONV_ROWS_3_2)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_1, GHR_DWCONV_ROWS_5_1)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, GHR_DWCONV_ROWS_5_2)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, GHR_DWCONV_ROWS_ANY_1)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, GHR_DWCONV_ROWS_ANY_2)
+#define GHR_DWCONV_KERNEL(name, kh, kw, sh, sw, R)              \
+  GHR_DWCONV_NOINLINE static void name(const GhrDwCall *a) {    \
+    ghr_dwconv_rows_all(kh, kw, sh, sw, R, a);                  \
+  }
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1, 3, 3, 1, 1, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2, 3, 3, 2, 2, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_1, 5, 5, 1, 1, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2)
 
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
                         int oc, int oh, int ow, const float *weight,
                         const float *bias, int kh, int kw, int sh, int sw,
                         int ph, int pw, int mult, const float *in_scale,
                         int in_shuffle, const float *residual, int act) {
-  if (kh > GHR_DWCONV_MAX_K || kw > GHR_DWCONV_MAX_K || sh > 2 || sw > 2) {
+  const GhrDwCall a = {in, weight, bias, in_scale, residual, out, ic, ih, iw,
+                       oc, oh, ow, kh, kw, sh, sw, ph, pw, mult, in_shuffle,
+                       act};
+  const int small = kh <= GHR_DWCONV_MAX_K && kw <= GHR_DWCONV_MAX_K;
+  GhrDwTile tile;
+  if (small && ghr_dwconv_plan_tile(&tile, &a)) {
+    ghr_dwconv_tiles(&a, &tile);
+  } else if (!small || sh > 2 || sw > 2) {
     ghr_dwconv_plain(in, ic, ih, iw, out, oc, oh, ow, weight, bias, kh, kw,
                      sh, sw, ph, pw, mult, in_scale, in_shuffle, residual,
                      act);
-    return;
-  }
-  GhrDwFlat flat;
-  GhrDwPairs pairs;
-  GhrDwTile tile;
-  const GhrDwCall a = {in,  weight, bias, in_scale,   residual, out,
-                       ic,  oc,     mult, in_shuffle, act,
-                       {ih, iw, oh, ow, kh, kw, sh, sw, ph, pw},
-                       &flat, &pairs};
-  // 3x3 and 5x5 kernels of stride 1 and 2 have their own code.
-  const int k = kh == kw && sh == sw && (kh == 3 || kh == 5) ? kh : 0;
-  // The layout: flat for small planes of stride 1 as wide as the input,
-  // pairs for maps of stride 2 at most half a vector wide, rows otherwise.
-  if (oc >= GHR_VW / 2 && ghr_dwconv_plan_tile(&tile, &a.g)) {
-    ghr_dwconv_channels_tile(in, ic, out, oc, weight, bias, mult, in_scale,
-                             in_shuffle, residual, act, &a.g, &tile);
-  } else if (ow < GHR_VW && ghr_dwconv_plan_flat(&flat, &a.g)) {
-    (k == 3 ? ghr_dwconv_flat_3 : k == 5 ? ghr_dwconv_flat_5
-                                         : ghr_dwconv_flat_any)(&a);
-  } else if (sw == 2 && 2 * ow <= GHR_VW && oh <= GHR_DWCONV_PAIR_ROWS) {
-    ghr_dwconv_plan_pairs(&pairs, &a.g);
-    (k == 3 ? ghr_dwconv_pairs_3 : k == 5 ? ghr_dwconv_pairs_5
-                                          : ghr_dwconv_pairs_any)(&a);
-  } else if (sw == 1) {
-    (k == 3 ? ghr_dwconv_rows_3_1 : k == 5 ? ghr_dwconv_rows_5_1
-                                           : ghr_dwconv_rows_any_1)(&a);
   } else {
-    (k == 3 ? ghr_dwconv_rows_3_2 : k == 5 ? ghr_dwconv_rows_5_2
-                                           : ghr_dwconv_rows_any_2)(&a);
+    const int k = kh == kw && sh == sw && (kh == 3 || kh == 5) ? kh : 0;
+    if (sw == 1)
+      (k == 3 ? ghr_dwconv_rows_3_1 : k == 5 ? ghr_dwconv_rows_5_1
+                                             : ghr_dwconv_rows_any_1)(&a);
+    else
+      (k == 3 ? ghr_dwconv_rows_3_2 : k == 5 ? ghr_dwconv_rows_5_2
+                                             : ghr_dwconv_rows_any_2)(&a);
   }
 }
