@@ -42,7 +42,7 @@
 enum {
   GHR_DWCONV_MAX_K = 7,      // larger kernels: channels layout or plain loop
   GHR_DWCONV_MAX_TAPS = GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K,
-  GHR_DWCONV_ROWS = 4,       // output rows the rows layout computes together
+  GHR_DWCONV_ROWS = 7,       // output rows the rows layout computes together
   GHR_DWCONV_MAX_READS = (GHR_DWCONV_ROWS - 1) * 2 + GHR_DWCONV_MAX_K,
 };
 
@@ -349,20 +349,20 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows_step(
   // Two sums per output row (even and odd tap rows): shorter chains of
   // dependent multiply-adds.
   ghr_vec acc[GHR_DWCONV_ROWS], acc2[GHR_DWCONV_ROWS];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int j = 0; j < R; ++j) {
     acc[j] = b;
     acc2[j] = ghr_vzero();
   }
   GhrDwMask cm[GHR_DWCONV_MAX_K + 1] = {0};
   if (mode != GHR_DWCONV_CLEAN) ghr_dwconv_col_masks(kw, sw, c0, iw, cm);
-#pragma GCC unroll 16
+#pragma GCC unroll 20
   for (int i = 0; i < reads; ++i) {
     if (mode != GHR_DWCONV_CLEAN && !ok[i]) continue;  // a padding row
     ghr_vec tv[GHR_DWCONV_MAX_K];
     ghr_dwconv_row_taps(kw, sw, mode, row[i] + c0, cm, tv);
     // Output row j reads this input row at tap row ky.
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < R; ++j) {
       const int ky = i - j * sh;
       if (ky < 0 || ky >= kh) continue;
@@ -374,7 +374,7 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows_step(
           acc2[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc2[j]);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int j = 0; j < R; ++j) {
     acc[j] = ghr_vadd(acc[j], acc2[j]);
     if (sw == 2) acc[j] = ghr_dwconv_order(acc[j]);
@@ -401,7 +401,7 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
     const float *row[GHR_DWCONV_MAX_READS];
     int ok[GHR_DWCONV_MAX_READS];
     const int top = y0 * sh - a->ph;  // input row of row[0]
-#pragma GCC unroll 16
+#pragma GCC unroll 20
     for (int i = 0; i < GHR_DWCONV_MAX_READS; ++i) {
       ok[i] = i < reads && top + i >= 0 && top + i < ih;
       row[i] = ch->src + (ptrdiff_t)(ok[i] ? top + i : 0) * iw;
@@ -513,27 +513,38 @@ enum { GHR_DWCONV_TILE_X = 8 };
 
 typedef struct {
   int th, tw, out0;
-  unsigned short in_at[GHR_DWCONV_TILE_CELLS];  // cell of each input
 } GhrDwTile;
 
 // 1 when the channels layout fits (and is planned), 0 otherwise.
 static int ghr_dwconv_plan_tile(GhrDwTile *t, const GhrDwCall *a) {
-  if (GHR_VW < 4 || a->oc < GHR_VW / 2) return 0;
+  // Stride 1 on rows wider than half a vector: the rows layout wastes few
+  // lanes, and its loads feed more multiply-adds.
+  if (GHR_VW < 4 || a->oc < GHR_VW / 2 ||
+      (a->sh == 1 && a->sw == 1 && 2 * a->ow > GHR_VW))
+    return 0;
   t->th = (a->oh - 1) * a->sh + a->kh;
   t->tw = (a->ow - 1) * a->sw + a->kw;
   t->out0 = t->th * t->tw + 1 + (GHR_DWCONV_TILE_X - 1) * a->sw;
   // The sums: every output, a block past a row's end, the rest of the last
   // vector transposed.
   const int n_out = a->oh * a->ow + GHR_DWCONV_TILE_X;
-  if (t->out0 + (n_out + GHR_VW - 1) / GHR_VW * GHR_VW > GHR_DWCONV_TILE_CELLS)
-    return 0;
-  for (int y = 0; y < a->ih; ++y)
-    for (int x = 0; x < a->iw; ++x) {
-      const int ty = y + a->ph, tx = x + a->pw;
-      t->in_at[y * a->iw + x] = (unsigned short)(
-          ty < t->th && tx < t->tw ? ty * t->tw + tx : t->th * t->tw);
-    }
-  return 1;
+  return t->out0 + (n_out + GHR_VW - 1) / GHR_VW * GHR_VW <=
+         GHR_DWCONV_TILE_CELLS;
+}
+
+// Zeroes the cells of the tile that no input fills (the padding) and the
+// cells the last outputs of a row read past it.
+static void ghr_dwconv_tile_pad(ghr_vec *tile, const GhrDwTile *t,
+                                const GhrDwCall *a) {
+  for (int y = 0; y < t->th; ++y) {
+    ghr_vec *row = tile + (size_t)y * t->tw;
+    const int inside = y >= a->ph && y < a->ph + a->ih;
+    const int x0 = inside ? a->pw : t->tw;  // [x0, x1) holds input
+    const int x1 = inside && a->pw + a->iw < t->tw ? a->pw + a->iw : t->tw;
+    for (int x = 0; x < x0; ++x) row[x] = ghr_vzero();
+    for (int x = x1; x < t->tw; ++x) row[x] = ghr_vzero();
+  }
+  for (int i = t->th * t->tw; i < t->out0; ++i) tile[i] = ghr_vzero();
 }
 
 // The sums (bias b included) of the channels in the tile, weights wv, for
@@ -574,7 +585,8 @@ GHR_DWCONV_INLINE void ghr_dwconv_tile_sums(const int kh, const int kw,
 // layout.
 static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
   ghr_vec tile[GHR_DWCONV_TILE_CELLS];
-  for (int i = 0; i < t->out0; ++i) tile[i] = ghr_vzero();
+  ghr_dwconv_tile_pad(tile, t, a);
+  const int spare = t->th * t->tw;  // for input that no output reads
   const int kh = a->kh, kw = a->kw, taps = kh * kw;
   const int n_in = a->ih * a->iw, n_out = a->oh * a->ow;
   const float *in_end = a->in + (size_t)a->ic * n_in;
@@ -595,6 +607,7 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
     const ghr_vec b = ghr_vload(lane_b);
     // The input, GHR_VW positions of every lane's plane at a time (whole
     // vectors where they stay inside the input).
+    int y = a->ph, x = a->pw;  // the cell of input position p
     for (int p = 0; p < n_in; p += GHR_VW) {
       const int m = n_in - p < GHR_VW ? n_in - p : GHR_VW;
       ghr_vec r[GHR_VW];
@@ -603,15 +616,34 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
                    ? ghr_vload(src[l] + p)
                    : ghr_vload_n(src[l] + p, m);
       ghr_dwconv_transpose(r);
-      for (int i = 0; i < m; ++i) tile[t->in_at[p + i]] = r[i];
+      for (int i = 0; i < m; ++i) {
+        tile[y < t->th && x < t->tw ? y * t->tw + x : spare] = r[i];
+        if (++x == a->pw + a->iw) {
+          x = a->pw;
+          ++y;
+        }
+      }
     }
     const int k = kh == kw && a->sh == a->sw && (kh == 3 || kh == 5)
                       ? kh * 16 + a->sh : 0;
-    switch (k) {
+    // Rows of 7 or 14 outputs in blocks of 7, others of 8.
+    switch (k + (a->ow % 7 == 0 ? 256 : 0)) {
     case 3 * 16 + 1: ghr_dwconv_tile_sums(3, 3, 1, 1, 8, a, t, wv, b, tile); break;
     case 3 * 16 + 2: ghr_dwconv_tile_sums(3, 3, 2, 2, 8, a, t, wv, b, tile); break;
+    case 256 + 3 * 16 + 1:
+      ghr_dwconv_tile_sums(3, 3, 1, 1, 7, a, t, wv, b, tile);
+      break;
+    case 256 + 3 * 16 + 2:
+      ghr_dwconv_tile_sums(3, 3, 2, 2, 7, a, t, wv, b, tile);
+      break;
     case 5 * 16 + 1: ghr_dwconv_tile_sums(5, 5, 1, 1, 4, a, t, wv, b, tile); break;
     case 5 * 16 + 2: ghr_dwconv_tile_sums(5, 5, 2, 2, 4, a, t, wv, b, tile); break;
+    case 256 + 5 * 16 + 1:
+      ghr_dwconv_tile_sums(5, 5, 1, 1, 4, a, t, wv, b, tile);
+      break;
+    case 256 + 5 * 16 + 2:
+      ghr_dwconv_tile_sums(5, 5, 2, 2, 4, a, t, wv, b, tile);
+      break;
     default: ghr_dwconv_tile_sums(kh, kw, a->sh, a->sw, 4, a, t, wv, b, tile);
     }
     // The sums back to the output planes, GHR_VW positions at a time.
@@ -688,7 +720,9 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows_all(const int kh, const int kw,
     ghr_dwconv_rows_all(kh, kw, sh, sw, R, a);                  \
   }
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1, 3, 3, 1, 1, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1_7, 3, 3, 1, 1, 7)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2, 3, 3, 2, 2, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2_7, 3, 3, 2, 2, 7)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_1, 5, 5, 1, 1, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
@@ -712,11 +746,16 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
                      act);
   } else {
     const int k = kh == kw && sh == sw && (kh == 3 || kh == 5) ? kh : 0;
+    // 3x3: seven rows at a time where that divides the map (stride 1: fewer
+    // loads per multiply-add; stride 2: where four do not divide it).
+    const int by7 = oh % 7 == 0 && (sh == 1 || oh % 4 != 0);
     if (sw == 1)
-      (k == 3 ? ghr_dwconv_rows_3_1 : k == 5 ? ghr_dwconv_rows_5_1
-                                             : ghr_dwconv_rows_any_1)(&a);
+      (k == 3   ? (by7 ? ghr_dwconv_rows_3_1_7 : ghr_dwconv_rows_3_1)
+       : k == 5 ? ghr_dwconv_rows_5_1
+                : ghr_dwconv_rows_any_1)(&a);
     else
-      (k == 3 ? ghr_dwconv_rows_3_2 : k == 5 ? ghr_dwconv_rows_5_2
-                                             : ghr_dwconv_rows_any_2)(&a);
+      (k == 3   ? (by7 ? ghr_dwconv_rows_3_2_7 : ghr_dwconv_rows_3_2)
+       : k == 5 ? ghr_dwconv_rows_5_2
+                : ghr_dwconv_rows_any_2)(&a);
   }
 }
