@@ -16,9 +16,9 @@
 //   columns into the even and odd ones in registers. Blocks that reach
 //   past the input (padding, the ends of the rows) zero the lanes outside
 //   it: in registers after a whole-vector load where that stays inside the
-//   plane (masked loads are slow on data that misses the cache), with
-//   masked loads at the plane's corners, skipping padding rows; other
-//   blocks take the same code without masks.
+//   input tensor (masked loads are slow on data that misses the cache),
+//   with masked loads at its ends, skipping padding rows; other blocks take
+//   the same code without masks.
 //
 // 3x3 and 5x5 kernels of stride 1 and 2 have unrolled copies (weights and
 // accumulators in registers), one function each; other kernels up to 7x7
@@ -218,9 +218,9 @@ static inline ghr_vec ghr_dwconv_odds(ghr_vec a, ghr_vec b) {
 static inline ghr_vec ghr_dwconv_order(ghr_vec v) { return v; }
 #endif
 
-// How a step of the rows layout reads: every load inside the input, or
-// lanes outside it zeroed after whole-vector loads that stay inside the
-// plane, or masked loads.
+// How a step of the rows layout reads: every load inside the input plane,
+// or lanes outside it zeroed after whole-vector loads that stay inside the
+// input tensor, or masked loads.
 enum { GHR_DWCONV_CLEAN, GHR_DWCONV_ZERO, GHR_DWCONV_MASK };
 
 static inline ghr_vec ghr_dwconv_load(const int mode, const float *p,
@@ -391,6 +391,8 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
   const int reads = (R - 1) * sh + kh;
   const int ih = a->ih, iw = a->iw, ow = a->ow;
   const int span = ghr_dwconv_span(kw, sw), plane = ih * iw;
+  // Whole-vector loads are safe inside the input tensor.
+  const float *in_end = a->in + (size_t)a->ic * plane;
   // Planes larger than the L1 cache stream in from further away.
   const int prefetch = plane >= GHR_DWCONV_PREFETCH;
   ghr_vec wv[GHR_DWCONV_MAX_TAPS];
@@ -429,7 +431,8 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
         ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_CLEAN, row, ok, c0,
                              iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
                              n, a->act);
-      else if (first * iw + c0 >= 0 && last * iw + c0 + span <= plane)
+      else if (ch->src + first * iw + c0 >= a->in &&
+               ch->src + last * iw + c0 + span <= in_end)
         ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_ZERO, row, ok, c0,
                              iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
                              n, a->act);
