@@ -1,9 +1,11 @@
 // Checks ghr_dwconv (runtime/dwconv.c) against the reference ghr_conv2d
 // (groups = ic) on the shapes that steer its paths: widths around the
 // vector width and the maps of 224 and CIFAR networks, stride 1 and 2,
-// kernels 1 to 9 (larger than the input, and past the tap table), channel
-// multipliers, cut outputs, shuffle, scale, residual, bias, every
-// activation. Exits 1 at the first mismatch.
+// kernels 1 to 9 (larger than the input, and past 7x7), both layouts
+// (channels in a tile for small maps: channel counts around the vector
+// width; rows straight from the input), channel multipliers, cut outputs,
+// shuffle, scale, residual, bias, every activation. Exits 1 at the first
+// mismatch.
 //   check_dwconv          run the checks
 //   check_dwconv --bench  GFLOP/s on the depthwise layers of ImageNet nets
 #include "conv2d.c"
@@ -94,7 +96,7 @@ static int dw_check_all(void) {
     if (!dw_check(&c)) return 0;
     ++n;
   }
-  // Kernels larger than the input, and 9x9: past the tap table.
+  // Kernels larger than the input, and 9x9: past 7x7.
   const int small[][4] = {{3, 3, 7, 3}, {2, 2, 5, 2}, {1, 1, 3, 1},
                           {5, 5, 9, 4}, {4, 6, 7, 3}, {12, 12, 9, 4}};
   for (size_t i = 0; i < sizeof small / sizeof *small; ++i)
@@ -230,7 +232,9 @@ static void dw_bench(void) {
       {"mobilenet 28 k3", 256, 28, 3, 1, 1},
       {"mobilenet 14 k3", 512, 14, 3, 1, 1},
       {"mobilenet 7 k3", 1024, 7, 3, 1, 1},
+      {"mobilenetv2 s2 112 k3", 96, 112, 3, 2, 1},
       {"mobilenetv3 28 k5", 120, 28, 5, 1, 1},
+      {"mobilenetv3 14 k5", 672, 14, 5, 1, 1},
       {"mobilenetv3 7 k5", 960, 7, 5, 1, 1},
       {"shufflenet 28 k3", 60, 28, 3, 1, 1},
       {"shufflenet s2 28 k3", 120, 28, 3, 2, 1},
