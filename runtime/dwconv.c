@@ -1,42 +1,37 @@
-// Depthwise convolution, vectorised along output rows.
+// Depthwise convolution, straight from the input planes: no padded copy of
+// the input, in_scale folded into the weights, the epilogue (residual,
+// activation) applied to each vector before it is stored. Two layouts:
 //
-// For each input channel and band of output rows, the input the band reads
-// is copied once, zero padded and times in_scale, into a tile on the stack,
-// split into polyphase planes: plane (qy, qx) holds padded input row
-// i*sh + qy, column j*sw + qx at (i, j). Output (r, x) of the band then
-// reads tap (ky, kx) at (r + ky/sh, x + kx/sw) of plane (ky % sh, kx % sw):
-// every tap of every output is an unconditional, contiguous vector load at
-// an offset that depends on the tap only. Padding, borders and the even/odd
-// split of stride 2 all happen once, in the copy. The output channels that
-// read the same input channel (mult of them) share its tile. The padding is
-// zeroed once per tile layout; each channel's copy writes only its data.
+// - channels (maps small enough that a tile of their channels fits the
+//   stack: 14x14 and 7x7 with AVX-512): GHR_VW output channels at once, a
+//   lane each. Their input planes are transposed into a zero-padded tile of
+//   vectors; every output is then a multiply-add per tap of an aligned
+//   vector of the tile, whatever the stride or the width of the map, and
+//   the sums are transposed back to the output planes. Small maps have many
+//   channels: nothing is set up per channel, no lane idles at a row's end.
+// - rows (larger maps): a vector is GHR_VW output columns of one row, from
+//   unaligned loads of the input plane at the offsets of the taps. R output
+//   rows are computed together, each input row they read loaded once per
+//   tap column for all the rows that use it. Stride 2 splits the loaded
+//   columns into the even and odd ones in registers. Blocks that reach
+//   past the input (padding, the ends of the rows) zero the lanes outside
+//   it: in registers after a whole-vector load where that stays inside the
+//   input tensor (masked loads are slow on data that misses the cache),
+//   with masked loads at its ends, skipping padding rows; other blocks take
+//   the same code without masks.
 //
-// Outputs are computed a vector of a row at a time, the same columns of four
-// rows in flight, so that even maps one vector wide keep four independent
-// chains of multiply-adds; each vector is stored straight to its output
-// row, the last one of a row masked. 3x3 and 5x5 kernels of stride 1 and 2
-// have unrolled copies that load each tile row once for all the output rows
-// that read it. Bands narrower than a vector (7x7 maps with 16 lanes) are
-// computed on the tile's flat index instead, vectors spanning rows.
+// 3x3 and 5x5 kernels of stride 1 and 2 have unrolled copies (weights and
+// accumulators in registers), one function each; other kernels up to 7x7
+// of stride 1 or 2 take the same code with loops, larger ones a plain loop
+// (or the channels layout, where it fits).
 //
-// Stack: the tile (16 KB), the flat results (4 KB), tables and broadcast
-// weights; 20 to 30 KB in all (gcc and clang -fstack-usage, by ISA).
+// Stack: the channels layout's tile, GHR_DWCONV_TILE_FLOATS floats (34 KB),
+// and its input map; the rows layout uses a few hundred bytes.
 #include "ghr.h"
 #include "ghr_kernels.h"
 #include "ghr_simd.h"
 
-// The tile copies move rows of a few vectors: as loops, not as calls to
-// memcpy and memset, which compilers substitute for copy and zero loops.
-#if defined(__clang__)
-#define GHR_DWCONV_NO_LIBCALLS __attribute__((no_builtin("memcpy", "memset")))
-#elif defined(__GNUC__)
-#define GHR_DWCONV_NO_LIBCALLS \
-  __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define GHR_DWCONV_NO_LIBCALLS
-#endif
-
-// Each call site of a band function gets its own copy, its loops unrolled
+// Each call site of a kernel function gets its own copy, its loops unrolled
 // for constant kernel sizes, the accumulators and weights in registers.
 #if defined(__GNUC__)
 #define GHR_DWCONV_INLINE static inline __attribute__((always_inline))
@@ -44,365 +39,635 @@
 #define GHR_DWCONV_INLINE static inline
 #endif
 
-// Output rows computed together by the 3x3 and 5x5 kernels: accumulators,
-// broadcast weights and the loaded tile rows fit the vector registers
-// (stride 2 loads more rows per output row).
-#define GHR_DWCONV_ROWS_K3 4
-#define GHR_DWCONV_ROWS_K3_S2 3
-#define GHR_DWCONV_ROWS_K5 4
-
 enum {
-  GHR_DWCONV_TILE = 4096,     // floats of padded input tile (16 KB of stack)
-  GHR_DWCONV_MAX_TAPS = 49,   // up to 7x7; larger kernels take the plain path
-  GHR_DWCONV_FLAT = 1024,     // floats of a flat band's results (4 KB)
+  GHR_DWCONV_MAX_K = 7,      // larger kernels: channels layout or plain loop
+  GHR_DWCONV_MAX_TAPS = GHR_DWCONV_MAX_K * GHR_DWCONV_MAX_K,
+  GHR_DWCONV_ROWS = 7,       // output rows the rows layout computes together
+  GHR_DWCONV_MAX_READS = (GHR_DWCONV_ROWS - 1) * 2 + GHR_DWCONV_MAX_K,
 };
 
-// [*lo, *hi): the j in [0, n) whose j*stride + offset lies in [0, size).
-static void ghr_dwconv_inside(int offset, int stride, int size, int n,
-                              int *lo, int *hi) {
-  int l = offset >= 0 ? 0 : (stride - 1 - offset) / stride;
-  int h = size - 1 - offset < 0 ? 0 : (size - 1 - offset) / stride + 1;
-  if (h > n) h = n;
-  if (l > h) l = h;
-  *lo = l;
-  *hi = h;
+// GHR_DWCONV_KEEP(v): v is in a register here. After a load read by
+// several multiply-adds, it stops GCC from folding the (unaligned) load
+// into each of them; on the finished sums, from sinking the work of the
+// later ones past the first store (each behind a branch), which leaves one
+// chain of dependent multiply-adds at a time.
+#if defined(__GNUC__) && (defined(GHR_ISA_AVX512) || defined(GHR_ISA_AVX2))
+#define GHR_DWCONV_KEEP(v) __asm__("" : "+v"(v))
+#else
+#define GHR_DWCONV_KEEP(v) ((void)0)
+#endif
+
+// Hints that the cache line of p will be read soon.
+#if defined(__GNUC__)
+#define ghr_dwconv_prefetch(p) __builtin_prefetch((p), 0, 3)
+#define ghr_dwconv_prefetch_w(p) __builtin_prefetch((p), 1, 3)
+#else
+#define ghr_dwconv_prefetch(p) ((void)(p))
+#define ghr_dwconv_prefetch_w(p) ((void)(p))
+#endif
+enum { GHR_DWCONV_PREFETCH = 8192 };  // floats of a plane that prefetches
+
+// A lane mask: bit l for lane l.
+typedef unsigned GhrDwMask;
+
+// Lanes [lo, hi) of a vector (clipped to the vector).
+static inline GhrDwMask ghr_dwconv_lanes(int lo, int hi) {
+  if (lo < 0) lo = 0;
+  if (hi > GHR_VW) hi = GHR_VW;
+  if (hi <= lo) return 0;
+  return (GhrDwMask)(((1ull << hi) - 1) & ~((1ull << lo) - 1));
 }
 
-// Where the tile of one band lives and how it is laid out.
-typedef struct {
-  int rows, cols;    // outputs of the band: rows x cols from (oy0, ox0)
-  int oy0, ox0;
-  int hq, pq;        // each plane: hq rows of pq floats
-  int plane;         // floats from one plane to the next: hq*pq rounded
-                     // up to whole vectors, plus one of slack
-  int nqy, nqx;      // planes used: min(sh, kh) x min(sw, kw)
-} GhrDwconvTile;
-
-// s[0 .. n) (n <= GHR_VW; zeros past it), loaded whole when the avail
-// floats from s on allow: masked loads are slow on data that misses the
-// cache.
-static inline ghr_vec ghr_dwconv_load(const float *s, int n, ptrdiff_t avail) {
-  if (n <= 0) return ghr_vzero();
-  return n == GHR_VW || avail >= GHR_VW ? ghr_vload(s) : ghr_vload_n(s, n);
+// The lanes of a vector loaded from column c on that lie in [0, w).
+static inline GhrDwMask ghr_dwconv_cols(int c, int w) {
+  return ghr_dwconv_lanes(-c, w - c);
 }
 
-// The first n (0 < n <= GHR_VW) lanes of v to d.
-static inline void ghr_dwconv_store_n(float *d, ghr_vec v, int n) {
-  if (n == GHR_VW)
-    ghr_vstore(d, v);
-  else
-    ghr_vstore_n(d, v, n);
+// The lanes m of the vector at p, the others zero. loadm reads only those
+// lanes; loadz reads the whole vector, which must be readable.
+#if defined(GHR_ISA_AVX512)
+static inline ghr_vec ghr_dwconv_loadm(const float *p, GhrDwMask m) {
+  return _mm512_maskz_loadu_ps((__mmask16)m, p);
 }
-
-// d[0 .. n) = s[0 .. n) times scale; nothing else is stored, so the zeros
-// around d stay. avail: floats readable from s on (n or more).
-static inline void ghr_dwconv_copy(float *d, const float *s, int n,
-                                   ghr_vec scale, ptrdiff_t avail) {
-  int j = 0;
-  for (; j + GHR_VW <= n; j += GHR_VW)
-    ghr_vstore(d + j, ghr_vmul(ghr_vload(s + j), scale));
-  if (j < n)
-    ghr_vstore_n(d + j,
-                 ghr_vmul(ghr_dwconv_load(s + j, n - j, avail - j), scale),
-                 n - j);
+static inline ghr_vec ghr_dwconv_loadz(const float *p, GhrDwMask m) {
+  return _mm512_maskz_mov_ps((__mmask16)m, _mm512_loadu_ps(p));
 }
-
-// The even floats of s[0 .. n_even + n_odd) times scale to de[0 .. n_even),
-// the odd ones to dodd[0 .. n_odd) (n_odd is n_even or n_even - 1): one
-// pass over s for both column planes of stride 2. avail as for copy.
-static inline void ghr_dwconv_split(float *de, float *dodd, const float *s,
-                                    int n_even, int n_odd, ghr_vec scale,
-                                    ptrdiff_t avail) {
-  int k = 0;  // pairs of floats done
-  for (; k + GHR_VW <= n_odd; k += GHR_VW) {
-    const ghr_vec a = ghr_vload(s + 2 * k), b = ghr_vload(s + 2 * k + GHR_VW);
-    ghr_vstore(de + k, ghr_vmul(ghr_veven(a, b), scale));
-    ghr_vstore(dodd + k, ghr_vmul(ghr_vodd(a, b), scale));
-  }
-  if (k < n_even) {
-    const int rest = n_even + n_odd - 2 * k;  // floats left, < 2*GHR_VW
-    const ptrdiff_t left = avail - 2 * k;
-    const ghr_vec a = ghr_dwconv_load(s + 2 * k, rest < GHR_VW ? rest : GHR_VW,
-                                      left);
-    const ghr_vec b = ghr_dwconv_load(s + 2 * k + GHR_VW, rest - GHR_VW,
-                                      left - GHR_VW);
-    ghr_dwconv_store_n(de + k, ghr_vmul(ghr_veven(a, b), scale), n_even - k);
-    if (n_odd > k)
-      ghr_vstore_n(dodd + k, ghr_vmul(ghr_vodd(a, b), scale), n_odd - k);
-  }
+#elif defined(GHR_ISA_AVX2)
+static inline __m256i ghr_dwconv_maskv(GhrDwMask m) {
+  const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)m), bit),
+                            bit);
 }
-
-// Where a band's input goes in its tile, the same for every channel: which
-// input rows exist for each plane row qy, which columns for each plane
-// column qx.
-typedef struct {
-  int i0[GHR_DWCONV_MAX_TAPS], i1[GHR_DWCONV_MAX_TAPS];  // plane rows [i0, i1)
-  int row0[GHR_DWCONV_MAX_TAPS];  // input row of plane row 0, per qy
-  int lo[GHR_DWCONV_MAX_TAPS], n[GHR_DWCONV_MAX_TAPS];  // columns [lo, lo+n)
-  int first[GHR_DWCONV_MAX_TAPS];  // input column of plane column lo
-  // Stride 2: each input row goes to both column planes in one pass, input
-  // columns [c0, c0 + n_even + n_odd): the even offsets to plane pe from
-  // column je, the odd ones to plane 1 - pe from column jo.
-  int split, c0, pe, je, jo, n_even, n_odd;
-} GhrDwconvCopy;
-
-static void ghr_dwconv_plan_copy(GhrDwconvCopy *cp, const GhrDwconvTile *t,
-                                 int ih, int iw, int sh, int sw, int ph,
-                                 int pw) {
-  for (int qy = 0; qy < t->nqy; ++qy) {
-    // Plane row i holds input row (oy0 + i)*sh + qy - ph.
-    cp->row0[qy] = t->oy0 * sh + qy - ph;
-    ghr_dwconv_inside(cp->row0[qy], sh, ih, t->hq, &cp->i0[qy], &cp->i1[qy]);
-  }
-  for (int qx = 0; qx < t->nqx; ++qx) {
-    // Plane column j holds input column (ox0 + j)*sw + qx - pw.
-    const int col0 = t->ox0 * sw + qx - pw;
-    int hi;
-    ghr_dwconv_inside(col0, sw, iw, t->pq, &cp->lo[qx], &hi);
-    cp->n[qx] = hi - cp->lo[qx];
-    cp->first[qx] = col0 + cp->lo[qx] * sw;
-  }
-  // Input column c goes to plane (c + pw) % 2, column (c + pw) / 2 - ox0.
-  cp->split = sw == 2 && t->nqx == 2;
-  int c0 = 2 * t->ox0 - pw, c1 = 2 * (t->ox0 + t->pq) - pw;
-  if (c0 < 0) c0 = 0;
-  if (c1 < c0) c1 = c0;
-  if (c1 > iw) c1 = iw > c0 ? iw : c0;
-  cp->c0 = c0;
-  cp->pe = (c0 + pw) % 2;
-  cp->je = (c0 + pw) / 2 - t->ox0;
-  cp->jo = (c0 + 1 + pw) / 2 - t->ox0;
-  cp->n_even = (c1 - c0 + 1) / 2;
-  cp->n_odd = (c1 - c0) / 2;
+static inline ghr_vec ghr_dwconv_loadm(const float *p, GhrDwMask m) {
+  return _mm256_maskload_ps(p, ghr_dwconv_maskv(m));
 }
-
-// Zeroes the plane rows of the band that no input row fills (top and bottom
-// padding).
-static void ghr_dwconv_clear_rows(float *tile, const GhrDwconvTile *t,
-                                  const GhrDwconvCopy *cp) {
-  for (int qy = 0; qy < t->nqy; ++qy)
-    for (int qx = 0; qx < t->nqx; ++qx) {
-      float *p = tile + (size_t)(qy * t->nqx + qx) * t->plane;
-      for (int i = 0; i < t->hq; ++i)
-        if (i < cp->i0[qy] || i >= cp->i1[qy])
-          for (int j = 0; j < t->pq; ++j) p[(size_t)i * t->pq + j] = 0.0f;
-    }
+static inline ghr_vec ghr_dwconv_loadz(const float *p, GhrDwMask m) {
+  return _mm256_and_ps(_mm256_loadu_ps(p),
+                       _mm256_castsi256_ps(ghr_dwconv_maskv(m)));
 }
-
-// Copies the input plane src (iw wide; avail floats readable from src on),
-// times scale, into the band's polyphase planes (t->plane floats apart),
-// whose padding is already zero: input row by input row, in order, each
-// plane row a tight loop of its own.
-GHR_DWCONV_NO_LIBCALLS
-static void ghr_dwconv_fill(float *tile, const GhrDwconvTile *t,
-                            const GhrDwconvCopy *cp, const float *src,
-                            ptrdiff_t avail, int iw, float scale, int sh,
-                            int sw) {
-  const ghr_vec v = ghr_vset1(scale);
-  const size_t pq = (size_t)t->pq, plane = (size_t)t->plane;
-  const ptrdiff_t step = (ptrdiff_t)sh * iw;  // input floats per plane row
-  for (int qy = 0; qy < t->nqy; ++qy) {
-    const int i0 = cp->i0[qy], rows = cp->i1[qy] - i0;
-    float *row = tile + qy * t->nqx * plane + i0 * pq;
-    ptrdiff_t at = (ptrdiff_t)(cp->row0[qy] + i0 * sh) * iw;
-    if (cp->split) {
-      float *de = row + cp->pe * plane + cp->je;
-      float *dodd = row + (1 - cp->pe) * plane + cp->jo;
-      const float *s = src + at + cp->c0;
-      ptrdiff_t left = avail - at - cp->c0;
-      for (int r = 0; r < rows; ++r, de += pq, dodd += pq, s += step,
-               left -= step)
-        ghr_dwconv_split(de, dodd, s, cp->n_even, cp->n_odd, v, left);
-      continue;
-    }
-    for (int qx = 0; qx < t->nqx; ++qx) {
-      float *d = row + qx * plane + cp->lo[qx];
-      const float *s = src + at + cp->first[qx];
-      const int n = cp->n[qx];
-      if (sw == 1) {
-        ptrdiff_t left = avail - at - cp->first[qx];
-        for (int r = 0; r < rows; ++r, d += pq, s += step, left -= step)
-          ghr_dwconv_copy(d, s, n, v, left);
-      } else {
-        for (int r = 0; r < rows; ++r, d += pq, s += step)
-          for (int j = 0; j < n; ++j) d[j] = s[j * sw] * scale;
-      }
-    }
-  }
+#else
+static inline ghr_vec ghr_dwconv_loadm(const float *p, GhrDwMask m) {
+  float t[GHR_VW];
+  for (int l = 0; l < GHR_VW; ++l) t[l] = m >> l & 1 ? p[l] : 0.0f;
+  return ghr_vload(t);
 }
+static inline ghr_vec ghr_dwconv_loadz(const float *p, GhrDwMask m) {
+  return ghr_dwconv_loadm(p, m);
+}
+#endif
 
-// Stores v (plus the residual, then activated) to the first n <= GHR_VW
-// floats of dst; residual may be NULL.
-static inline void ghr_dwconv_store(float *dst, ghr_vec v,
-                                    const float *residual, int act, int n) {
+// v plus the residual (NULL: none), activated, to the first n (0 < n <=
+// GHR_VW) floats of d; res as d.
+GHR_DWCONV_INLINE void ghr_dwconv_out(const int act, float *d, ghr_vec v,
+                                      const float *res, int n) {
   if (n == GHR_VW) {
-    if (residual) v = ghr_vadd(v, ghr_vload(residual));
-    ghr_vstore(dst, ghr_vactivate(v, act));
+    if (res) v = ghr_vadd(v, ghr_vload(res));
+    ghr_vstore(d, ghr_vactivate(v, act));
   } else {
-    if (residual) v = ghr_vadd(v, ghr_vload_n(residual, n));
-    ghr_vstore_n(dst, ghr_vactivate(v, act), n);
+    if (res) v = ghr_vadd(v, ghr_vload_n(res, n));
+    ghr_vstore_n(d, ghr_vactivate(v, act), n);
   }
 }
 
-// One output channel over the band whose tile is filled: bias + sum over
-// taps of w[tap] times the tile at the output's position + off[tap]. The
-// same vector of columns of four rows is computed at once; rows past the
-// band are computed on its last row again and not stored. dst and residual
-// are output channel planes (oh, ow) (residual may be NULL). Inline, so that
-// the calls with a constant number of taps unroll the tap loop and keep the
-// weights in registers.
-static inline void ghr_dwconv_band(float *dst, const float *residual,
-                                   int ow, const float *tile,
-                                   const GhrDwconvTile *t, const int *off,
-                                   const float *w, int taps, float bias,
-                                   int act) {
-  ghr_vec wv[GHR_DWCONV_MAX_TAPS];
-  for (int i = 0; i < taps; ++i) wv[i] = ghr_vset1(w[i]);
-  const ghr_vec b = ghr_vset1(bias);
-  for (int r = 0; r < t->rows; r += 4) {
-    const int more = t->rows - 1 - r;  // rows after r in the band
-    const float *s0 = tile + r * t->pq;
-    const float *s1 = s0 + (more < 1 ? more : 1) * t->pq;
-    const float *s2 = s0 + (more < 2 ? more : 2) * t->pq;
-    const float *s3 = s0 + (more < 3 ? more : 3) * t->pq;
-    float *d = dst + (size_t)(t->oy0 + r) * ow + t->ox0;
-    const float *res =
-        residual ? residual + (size_t)(t->oy0 + r) * ow + t->ox0 : NULL;
-    for (int x = 0; x < t->cols; x += GHR_VW) {
-      ghr_vec a0 = b, a1 = b, a2 = b, a3 = b;
-      for (int i = 0; i < taps; ++i) {
-        a0 = ghr_vfma(wv[i], ghr_vload(s0 + x + off[i]), a0);
-        a1 = ghr_vfma(wv[i], ghr_vload(s1 + x + off[i]), a1);
-        a2 = ghr_vfma(wv[i], ghr_vload(s2 + x + off[i]), a2);
-        a3 = ghr_vfma(wv[i], ghr_vload(s3 + x + off[i]), a3);
-      }
-      const int n = t->cols - x < GHR_VW ? t->cols - x : GHR_VW;
-      ghr_dwconv_store(d + x, a0, res ? res + x : NULL, act, n);
-      if (more >= 1)
-        ghr_dwconv_store(d + ow + x, a1, res ? res + ow + x : NULL, act, n);
-      if (more >= 2)
-        ghr_dwconv_store(d + 2 * ow + x, a2, res ? res + 2 * ow + x : NULL,
-                         act, n);
-      if (more >= 3)
-        ghr_dwconv_store(d + 3 * ow + x, a3, res ? res + 3 * ow + x : NULL,
-                         act, n);
+// ghr_dwconv_out of v[j] to d + j*stride (res likewise) for the j < rows
+// of R: one switch on the activation for all of them.
+GHR_DWCONV_INLINE void ghr_dwconv_out_rows(const int R, const ghr_vec *v,
+                                           float *d, const float *res,
+                                           size_t stride, int rows, int n,
+                                           int act) {
+#define GHR_DWCONV_OUT_ROWS(a)                                         \
+  _Pragma("GCC unroll 16") for (int j = 0; j < R; ++j) if (j < rows)   \
+      ghr_dwconv_out(a, d + j * stride, v[j], res ? res + j * stride : NULL, n)
+  switch (act) {
+  case GHR_ACT_RELU: GHR_DWCONV_OUT_ROWS(GHR_ACT_RELU); break;
+  case GHR_ACT_RELU6: GHR_DWCONV_OUT_ROWS(GHR_ACT_RELU6); break;
+  case GHR_ACT_HARD_SIGMOID: GHR_DWCONV_OUT_ROWS(GHR_ACT_HARD_SIGMOID); break;
+  case GHR_ACT_HARD_SWISH: GHR_DWCONV_OUT_ROWS(GHR_ACT_HARD_SWISH); break;
+  default: GHR_DWCONV_OUT_ROWS(GHR_ACT_NONE);
+  }
+#undef GHR_DWCONV_OUT_ROWS
+}
+
+// A call's arguments, as ghr_dwconv's.
+typedef struct {
+  const float *in, *weight, *bias, *in_scale, *residual;
+  float *out;
+  int ic, ih, iw, oc, oh, ow, kh, kw, sh, sw, ph, pw, mult, in_shuffle, act;
+} GhrDwCall;
+
+// Output channel o of a call: its input plane (read through the shuffle),
+// its input scale and its output and residual planes.
+typedef struct {
+  const float *src, *w, *res;
+  float *dst;
+  float scale, bias;
+} GhrDwChannel;
+
+static inline GhrDwChannel ghr_dwconv_channel(const GhrDwCall *a, int o) {
+  const int c = o / a->mult, taps = a->kh * a->kw;
+  const size_t in_plane = (size_t)a->ih * a->iw;
+  const size_t out_plane = (size_t)a->oh * a->ow;
+  GhrDwChannel ch;
+  ch.src = a->in + (size_t)ghr_shuffled_plane(c, a->ic, a->in_shuffle) *
+                       in_plane;
+  ch.w = a->weight + (size_t)o * taps;  // weight (oc, kh, kw)
+  ch.res = a->residual ? a->residual + (size_t)o * out_plane : NULL;
+  ch.dst = a->out + (size_t)o * out_plane;
+  ch.scale = a->in_scale ? a->in_scale[c] : 1.0f;
+  ch.bias = a->bias ? a->bias[o] : 0.0f;
+  return ch;
+}
+
+// ---- Rows layout ----
+
+// The even and the odd floats of the 2*VW in a, b, for stride 2: as
+// ghr_veven and ghr_vodd, but on x86 in the order of an in-lane shuffle
+// (one cheap instruction instead of a costly permute across lanes), the
+// same order for every tap; ghr_dwconv_order puts the sums of such vectors
+// in order, once per output vector.
+#if defined(GHR_ISA_AVX512)
+static inline ghr_vec ghr_dwconv_evens(ghr_vec a, ghr_vec b) {
+  return _mm512_shuffle_ps(a, b, 0x88);  // a0 a2 b0 b2 | a4 a6 b4 b6 | ...
+}
+static inline ghr_vec ghr_dwconv_odds(ghr_vec a, ghr_vec b) {
+  return _mm512_shuffle_ps(a, b, 0xdd);
+}
+static inline ghr_vec ghr_dwconv_order(ghr_vec v) {
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13, 2,
+                                                 3, 6, 7, 10, 11, 14, 15),
+                               v);
+}
+#elif defined(GHR_ISA_AVX2)
+static inline ghr_vec ghr_dwconv_evens(ghr_vec a, ghr_vec b) {
+  return _mm256_shuffle_ps(a, b, 0x88);  // a0 a2 b0 b2 | a4 a6 b4 b6
+}
+static inline ghr_vec ghr_dwconv_odds(ghr_vec a, ghr_vec b) {
+  return _mm256_shuffle_ps(a, b, 0xdd);
+}
+static inline ghr_vec ghr_dwconv_order(ghr_vec v) {
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v),
+                                                _MM_SHUFFLE(3, 1, 2, 0)));
+}
+#else
+static inline ghr_vec ghr_dwconv_evens(ghr_vec a, ghr_vec b) {
+  return ghr_veven(a, b);
+}
+static inline ghr_vec ghr_dwconv_odds(ghr_vec a, ghr_vec b) {
+  return ghr_vodd(a, b);
+}
+static inline ghr_vec ghr_dwconv_order(ghr_vec v) { return v; }
+#endif
+
+// How a step of the rows layout reads: every load inside the input plane,
+// or lanes outside it zeroed after whole-vector loads that stay inside the
+// input tensor, or masked loads.
+enum { GHR_DWCONV_CLEAN, GHR_DWCONV_ZERO, GHR_DWCONV_MASK };
+
+static inline ghr_vec ghr_dwconv_load(const int mode, const float *p,
+                                      GhrDwMask m) {
+  return mode == GHR_DWCONV_CLEAN  ? ghr_vload(p)
+         : mode == GHR_DWCONV_ZERO ? ghr_dwconv_loadz(p, m)
+                                   : ghr_dwconv_loadm(p, m);
+}
+
+// The tap columns of one input row for a vector of outputs whose lane 0
+// reads column c0 at tap column 0, stride sw: tv[kx] lane l holds column
+// c0 + l*sw + kx (stride 2: in ghr_dwconv_evens' order), loaded from
+// s = row + c0. Stride 1 loads each tap column. Stride 2 loads the 2*VW
+// columns from c0 and splits them; the further tap columns 2m, 2m+1 come
+// (AVX-512) from those shifted by 2m and a few columns after them, else
+// from loads at c0 + 2m. ghr_dwconv_col_masks gives the lanes of each load
+// inside the row (cm), ghr_dwconv_span the columns past c0 read.
+static inline int ghr_dwconv_span(int kw, int sw) {
+  if (sw == 1) return kw - 1 + GHR_VW;
+#if defined(GHR_ISA_AVX512)
+  return 2 * GHR_VW + (kw > 6 ? 8 : kw > 2 ? 4 : 0);
+#else
+  return (kw - 1) / 2 * 2 + 2 * GHR_VW;
+#endif
+}
+
+GHR_DWCONV_INLINE void ghr_dwconv_col_masks(const int kw, const int sw,
+                                            int c0, int iw, GhrDwMask *cm) {
+#if defined(GHR_ISA_AVX512)
+  if (sw == 2) {
+    cm[0] = ghr_dwconv_cols(c0, iw);
+    cm[1] = ghr_dwconv_cols(c0 + GHR_VW, iw);
+    cm[2] = ghr_dwconv_cols(c0 + 2 * GHR_VW, iw) & ghr_dwconv_lanes(0, kw - 2);
+    return;
+  }
+#endif
+#pragma GCC unroll 8
+  for (int kx = 0; kx < kw; ++kx)
+    if (sw == 1) {
+      cm[kx] = ghr_dwconv_cols(c0 + kx, iw);
+    } else if (kx % 2 == 0) {
+      cm[kx] = ghr_dwconv_cols(c0 + kx, iw);
+      cm[kx + 1] = ghr_dwconv_cols(c0 + kx + GHR_VW, iw);
+    }
+}
+
+GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
+                                           const int mode, const float *s,
+                                           const GhrDwMask *cm, ghr_vec *tv) {
+  if (sw == 1) {
+#pragma GCC unroll 8
+    for (int kx = 0; kx < kw; ++kx) {
+      tv[kx] = ghr_dwconv_load(mode, s + kx, cm[kx]);
+      GHR_DWCONV_KEEP(tv[kx]);
+    }
+    return;
+  }
+#if defined(GHR_ISA_AVX512)
+  ghr_vec lo = ghr_dwconv_load(mode, s, cm[0]);
+  ghr_vec hi = ghr_dwconv_load(mode, s + GHR_VW, cm[1]);
+  GHR_DWCONV_KEEP(lo);
+  GHR_DWCONV_KEEP(hi);
+  tv[0] = ghr_dwconv_evens(lo, hi);
+  if (kw > 1) tv[1] = ghr_dwconv_odds(lo, hi);
+  if (kw < 3) return;
+  // Columns 2*VW on in the low lanes: 4 (8 for 7 taps) read.
+  __m512i more;
+  if (kw > 6) {
+    const __m256 v = mode == GHR_DWCONV_MASK
+                         ? _mm256_maskz_loadu_ps((__mmask8)cm[2], s + 32)
+                     : mode == GHR_DWCONV_ZERO
+                         ? _mm256_maskz_mov_ps((__mmask8)cm[2],
+                                               _mm256_loadu_ps(s + 32))
+                         : _mm256_loadu_ps(s + 32);
+    more = _mm512_castsi256_si512(_mm256_castps_si256(v));
+  } else {
+    const __m128 v = mode == GHR_DWCONV_MASK
+                         ? _mm_maskz_loadu_ps((__mmask8)cm[2], s + 32)
+                     : mode == GHR_DWCONV_ZERO
+                         ? _mm_maskz_mov_ps((__mmask8)cm[2], _mm_loadu_ps(s + 32))
+                         : _mm_loadu_ps(s + 32);
+    more = _mm512_castsi128_si512(_mm_castps_si128(v));
+  }
+  const __m512i a = _mm512_castps_si512(lo), b = _mm512_castps_si512(hi);
+#pragma GCC unroll 4
+  for (int kx = 2; kx < kw; kx += 2) {
+    __m512i l2, h2;  // lo, hi shifted by kx columns
+    if (kx == 2) {
+      l2 = _mm512_alignr_epi32(b, a, 2);
+      h2 = _mm512_alignr_epi32(more, b, 2);
+    } else if (kx == 4) {
+      l2 = _mm512_alignr_epi32(b, a, 4);
+      h2 = _mm512_alignr_epi32(more, b, 4);
+    } else {
+      l2 = _mm512_alignr_epi32(b, a, 6);
+      h2 = _mm512_alignr_epi32(more, b, 6);
+    }
+    tv[kx] = ghr_dwconv_evens(_mm512_castsi512_ps(l2), _mm512_castsi512_ps(h2));
+    if (kx + 1 < kw)
+      tv[kx + 1] =
+          ghr_dwconv_odds(_mm512_castsi512_ps(l2), _mm512_castsi512_ps(h2));
+  }
+#else
+#pragma GCC unroll 8
+  for (int kx = 0; kx < kw; kx += 2) {
+    ghr_vec lo = ghr_dwconv_load(mode, s + kx, cm[kx]);
+    ghr_vec hi = ghr_dwconv_load(mode, s + kx + GHR_VW, cm[kx + 1]);
+    GHR_DWCONV_KEEP(lo);
+    GHR_DWCONV_KEEP(hi);
+    tv[kx] = ghr_dwconv_evens(lo, hi);
+    if (kx + 1 < kw) tv[kx + 1] = ghr_dwconv_odds(lo, hi);
+  }
+#endif
+}
+
+// Rows layout, one step: output rows y0 .. y0+R-1 (n_rows of them stored),
+// columns x .. x+VW-1 (n stored) of channel ch. row[i] is input row
+// y0*sh - ph + i, ok[i] whether it exists; c0 = x*sw - pw is the input
+// column of lane 0 at tap column 0; mode a constant per copy.
+GHR_DWCONV_INLINE void ghr_dwconv_rows_step(
+    const int kh, const int kw, const int sh, const int sw, const int R,
+    const int mode, const float *const *row, const int *ok, int c0, int iw,
+    const ghr_vec *wv, ghr_vec b, float *d, const float *res, int ow,
+    int n_rows, int n, int act) {
+  const int reads = (R - 1) * sh + kh;
+  // Two sums per output row (even and odd tap rows): shorter chains of
+  // dependent multiply-adds.
+  ghr_vec acc[GHR_DWCONV_ROWS], acc2[GHR_DWCONV_ROWS];
+#pragma GCC unroll 8
+  for (int j = 0; j < R; ++j) {
+    acc[j] = b;
+    acc2[j] = ghr_vzero();
+  }
+  GhrDwMask cm[GHR_DWCONV_MAX_K + 1] = {0};
+  if (mode != GHR_DWCONV_CLEAN) ghr_dwconv_col_masks(kw, sw, c0, iw, cm);
+#pragma GCC unroll 20
+  for (int i = 0; i < reads; ++i) {
+    if (mode != GHR_DWCONV_CLEAN && !ok[i]) continue;  // a padding row
+    ghr_vec tv[GHR_DWCONV_MAX_K];
+    ghr_dwconv_row_taps(kw, sw, mode, row[i] + c0, cm, tv);
+    // Output row j reads this input row at tap row ky.
+#pragma GCC unroll 8
+    for (int j = 0; j < R; ++j) {
+      const int ky = i - j * sh;
+      if (ky < 0 || ky >= kh) continue;
+#pragma GCC unroll 8
+      for (int kx = 0; kx < kw; ++kx)
+        if (ky % 2 == 0)
+          acc[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc[j]);
+        else
+          acc2[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc2[j]);
     }
   }
+#pragma GCC unroll 8
+  for (int j = 0; j < R; ++j) {
+    acc[j] = ghr_vadd(acc[j], acc2[j]);
+    if (sw == 2) acc[j] = ghr_dwconv_order(acc[j]);
+    GHR_DWCONV_KEEP(acc[j]);
+  }
+  ghr_dwconv_out_rows(R, acc, d, res, (size_t)ow, n_rows, n, act);
 }
 
-// The band for a kernel known at compile time (kh x kw, stride sh x sw; sh
-// <= 2), rows output rows at a time: each row of the tile those rows read is
-// loaded once per column tap and feeds every output row that uses it, so a
-// 3x3 stride-1 kernel makes 3 * (rows + 2) loads for 9 * rows multiply-adds
-// instead of one load each. Rows past the band read its last tile row and
-// are not stored. Weights in registers, loops unrolled: one copy per call.
-GHR_DWCONV_INLINE void ghr_dwconv_band_k(const int kh, const int kw,
-                                         const int sh, const int sw,
-                                         const int rows, float *dst,
-                                         const float *residual, int ow,
-                                         const float *tile,
-                                         const GhrDwconvTile *t,
-                                         const float *w, float bias,
-                                         int act) {
-  enum { MAX_ROWS = 8, MAX_K = 5, MAX_READ = MAX_ROWS + MAX_K - 1 };
-  const int nqy = sh < kh ? sh : kh, nqx = sw < kw ? sw : kw;
-  const int reads = rows + (kh - 1) / sh;  // tile rows of plane row 0 read
-  const size_t plane = (size_t)t->plane;
-  ghr_vec wv[MAX_K * MAX_K];
+// Rows layout, one output channel.
+GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
+                                       const int sh, const int sw,
+                                       const int R, const GhrDwCall *a,
+                                       const GhrDwChannel *ch) {
+  const int reads = (R - 1) * sh + kh;
+  const int ih = a->ih, iw = a->iw, ow = a->ow;
+  const int span = ghr_dwconv_span(kw, sw), plane = ih * iw;
+  // Whole-vector loads are safe inside the input tensor.
+  const float *in_end = a->in + (size_t)a->ic * plane;
+  // Planes larger than the L1 cache stream in from further away.
+  const int prefetch = plane >= GHR_DWCONV_PREFETCH;
+  ghr_vec wv[GHR_DWCONV_MAX_TAPS];
 #pragma GCC unroll 32
-  for (int i = 0; i < kh * kw; ++i) wv[i] = ghr_vset1(w[i]);
-  const ghr_vec b = ghr_vset1(bias);
-  for (int r = 0; r < t->rows; r += rows) {
-    const int last = t->rows - 1 - r;  // rows after r in the band
-    // Tile row r + i of plane row qy, clamped to the tile.
-    const float *row[2][MAX_READ];
-#pragma GCC unroll 2
-    for (int qy = 0; qy < nqy; ++qy)
-#pragma GCC unroll 16
-      for (int i = 0; i < reads; ++i) {
-        const int at = r + i < t->hq - 1 ? r + i : t->hq - 1;
-        row[qy][i] = tile + (size_t)qy * nqx * plane + (size_t)at * t->pq;
-      }
-    float *d = dst + (size_t)(t->oy0 + r) * ow + t->ox0;
-    const float *res =
-        residual ? residual + (size_t)(t->oy0 + r) * ow + t->ox0 : NULL;
-    for (int x = 0; x < t->cols; x += GHR_VW) {
-      ghr_vec acc[MAX_ROWS];
-#pragma GCC unroll 8
-      for (int j = 0; j < rows; ++j) acc[j] = b;
-#pragma GCC unroll 2
-      for (int qy = 0; qy < nqy; ++qy)
-#pragma GCC unroll 16
-        for (int i = 0; i < reads; ++i) {
-          if (i >= rows + (kh - 1 - qy) / sh) continue;  // no tap reads it
-#pragma GCC unroll 8
-          for (int kx = 0; kx < kw; ++kx) {
-            const ghr_vec v =
-                ghr_vload(row[qy][i] + (kx % sw) * plane + x + kx / sw);
-            // Output row j reads this tile row at tap row ky.
-#pragma GCC unroll 8
-            for (int j = 0; j < rows; ++j) {
-              const int ky = (i - j) * sh + qy;
-              if (ky >= 0 && ky < kh)
-                acc[j] = ghr_vfma(wv[ky * kw + kx], v, acc[j]);
-            }
-          }
+  for (int t = 0; t < kh * kw; ++t) wv[t] = ghr_vset1(ch->w[t] * ch->scale);
+  const ghr_vec b = ghr_vset1(ch->bias);
+  for (int y0 = 0; y0 < a->oh; y0 += R) {
+    const float *row[GHR_DWCONV_MAX_READS];
+    int ok[GHR_DWCONV_MAX_READS];
+    const int top = y0 * sh - a->ph;  // input row of row[0]
+#pragma GCC unroll 20
+    for (int i = 0; i < reads && i < GHR_DWCONV_MAX_READS; ++i) {
+      ok[i] = top + i >= 0 && top + i < ih;
+      row[i] = ch->src + (ptrdiff_t)(ok[i] ? top + i : 0) * iw;
+    }
+    // The rows read that exist: [first, last].
+    const int first = top > 0 ? top : 0;
+    const int last = top + reads - 1 < ih ? top + reads - 1 : ih - 1;
+    const int inside = first == top && last == top + reads - 1;
+    const int n_rows = a->oh - y0 < R ? a->oh - y0 : R;
+    float *d = ch->dst + (size_t)y0 * ow;
+    const float *r = ch->res ? ch->res + (size_t)y0 * ow : NULL;
+    for (int x = 0; x < ow; x += GHR_VW) {
+      const int n = ow - x < GHR_VW ? ow - x : GHR_VW;
+      const int c0 = x * sw - a->pw;
+      if (prefetch) {  // the rows the next step down reads first, writes
+        for (int i = reads; i < reads + R * sh; ++i)
+          for (int k = 0; k < span; k += 16)
+            ghr_dwconv_prefetch(ch->src + (ptrdiff_t)(top + i) * iw + c0 + k);
+        for (int j = R; j < 2 * R; ++j) {
+          ghr_dwconv_prefetch_w(d + (size_t)j * ow + x);
+          if (r) ghr_dwconv_prefetch(r + (size_t)j * ow + x);
         }
-      const int n = t->cols - x < GHR_VW ? t->cols - x : GHR_VW;
+      }
+      if (inside && c0 >= 0 && c0 + span <= iw)
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_CLEAN, row, ok, c0,
+                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
+                             n, a->act);
+      else if (ch->src + first * iw + c0 >= a->in &&
+               ch->src + last * iw + c0 + span <= in_end)
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_ZERO, row, ok, c0,
+                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
+                             n, a->act);
+      else
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_MASK, row, ok, c0,
+                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
+                             n, a->act);
+    }
+  }
+}
+
+// ---- Channels layout ----
+
+// Transposes the GHR_VW x GHR_VW floats in r: lane j of r[i] to lane i of
+// r[j].
+static inline void ghr_dwconv_transpose(ghr_vec *r) {
+#if defined(GHR_ISA_AVX512)
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4i + j], 128-bit block k: column 4k + j of rows 4i .. 4i+3.
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+  for (int j = 0; j < 4; ++j) {
+    const __m512 a = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+    const __m512 b = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
+    const __m512 c = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+    const __m512 d = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
+    r[j] = _mm512_shuffle_f32x4(a, c, 0x88);
+    r[4 + j] = _mm512_shuffle_f32x4(b, d, 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(a, c, 0xdd);
+    r[12 + j] = _mm512_shuffle_f32x4(b, d, 0xdd);
+  }
+#elif defined(GHR_ISA_AVX2)
+  __m256 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+    r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+  }
+#elif defined(GHR_ISA_NEON)
+  const float32x4_t t0 = vtrn1q_f32(r[0], r[1]), t1 = vtrn2q_f32(r[0], r[1]);
+  const float32x4_t t2 = vtrn1q_f32(r[2], r[3]), t3 = vtrn2q_f32(r[2], r[3]);
+  r[0] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0),
+                                          vreinterpretq_f64_f32(t2)));
+  r[1] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1),
+                                          vreinterpretq_f64_f32(t3)));
+  r[2] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0),
+                                          vreinterpretq_f64_f32(t2)));
+  r[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1),
+                                          vreinterpretq_f64_f32(t3)));
+#else
+  (void)r;  // one lane: nothing to move
+#endif
+}
+
+// The tile: cell (y, x) holds the channels' input at (y - ph, x - pw), for
+// y < th = (oh-1)*sh + kh and x < tw = (ow-1)*sw + kw (zero outside the
+// input; input that no output reads goes to a spare cell after them). The
+// sums follow, from cell out0: past the spare cell and the cells that the
+// last outputs of a row, computed a block of GHR_DWCONV_TILE_X at a time,
+// read past the tile.
+enum { GHR_DWCONV_TILE_FLOATS = 8704 };  // 34 KB
+enum { GHR_DWCONV_TILE_CELLS = GHR_DWCONV_TILE_FLOATS / GHR_VW };
+enum { GHR_DWCONV_TILE_X = 8 };
+
+typedef struct {
+  int th, tw, out0;
+} GhrDwTile;
+
+// 1 when the channels layout fits (and is planned), 0 otherwise.
+static int ghr_dwconv_plan_tile(GhrDwTile *t, const GhrDwCall *a) {
+  // Stride 1 on rows wider than half a vector: the rows layout wastes few
+  // lanes, and its loads feed more multiply-adds.
+  if (GHR_VW < 4 || a->oc < GHR_VW / 2 ||
+      (a->sh == 1 && a->sw == 1 && 2 * a->ow > GHR_VW))
+    return 0;
+  t->th = (a->oh - 1) * a->sh + a->kh;
+  t->tw = (a->ow - 1) * a->sw + a->kw;
+  t->out0 = t->th * t->tw + 1 + (GHR_DWCONV_TILE_X - 1) * a->sw;
+  // The sums: every output, a block past a row's end, the rest of the last
+  // vector transposed.
+  const int n_out = a->oh * a->ow + GHR_DWCONV_TILE_X;
+  return t->out0 + (n_out + GHR_VW - 1) / GHR_VW * GHR_VW <=
+         GHR_DWCONV_TILE_CELLS;
+}
+
+// Zeroes the cells of the tile that no input fills (the padding) and the
+// cells the last outputs of a row read past it.
+static void ghr_dwconv_tile_pad(ghr_vec *tile, const GhrDwTile *t,
+                                const GhrDwCall *a) {
+  for (int y = 0; y < t->th; ++y) {
+    ghr_vec *row = tile + (size_t)y * t->tw;
+    const int inside = y >= a->ph && y < a->ph + a->ih;
+    const int x0 = inside ? a->pw : t->tw;  // [x0, x1) holds input
+    const int x1 = inside && a->pw + a->iw < t->tw ? a->pw + a->iw : t->tw;
+    for (int x = 0; x < x0; ++x) row[x] = ghr_vzero();
+    for (int x = x1; x < t->tw; ++x) row[x] = ghr_vzero();
+  }
+  for (int i = t->th * t->tw; i < t->out0; ++i) tile[i] = ghr_vzero();
+}
+
+// The sums (bias b included) of the channels in the tile, weights wv, for
+// every output: a row at a time, X outputs at a time.
+GHR_DWCONV_INLINE void ghr_dwconv_tile_sums(const int kh, const int kw,
+                                            const int sh, const int sw,
+                                            const int X, const GhrDwCall *a,
+                                            const GhrDwTile *t,
+                                            const ghr_vec *wv, ghr_vec b,
+                                            ghr_vec *tile) {
+  ghr_vec w[GHR_DWCONV_MAX_TAPS];
+#pragma GCC unroll 32
+  for (int i = 0; i < kh * kw; ++i) w[i] = wv[i];
+  const int tw = t->tw;
+  for (int oy = 0; oy < a->oh; ++oy) {
+    const ghr_vec *row = tile + (size_t)oy * sh * tw;
+    ghr_vec *o = tile + t->out0 + (size_t)oy * a->ow;
+    for (int ox = 0; ox < a->ow; ox += X) {
+      const ghr_vec *s = row + ox * sw;
+      ghr_vec acc[GHR_DWCONV_TILE_X];
 #pragma GCC unroll 8
-      for (int j = 0; j < rows; ++j)
-        if (j <= last)
-          ghr_dwconv_store(d + (size_t)j * ow + x, acc[j],
-                           res ? res + (size_t)j * ow + x : NULL, act, n);
+      for (int j = 0; j < X; ++j) acc[j] = b;
+#pragma GCC unroll 8
+      for (int ky = 0; ky < kh; ++ky)
+#pragma GCC unroll 8
+        for (int kx = 0; kx < kw; ++kx)
+#pragma GCC unroll 8
+          for (int j = 0; j < X; ++j)
+            acc[j] = ghr_vfma(w[ky * kw + kx], s[ky * tw + j * sw + kx],
+                              acc[j]);
+#pragma GCC unroll 8
+      for (int j = 0; j < X; ++j) o[ox + j] = acc[j];
     }
   }
 }
 
-// One output channel over a band narrower than a vector, computed on the
-// tile's flat index: output (r, x) is flat position r*pq + x and reads tap
-// t at that position + off[t], so vectors of positions span rows (those
-// with x >= cols are computed and dropped), four in flight. The vectors go
-// to `flat` (the band's rows*pq positions rounded up to 4*GHR_VW), then
-// each row to the output, finished. Inline as ghr_dwconv_band.
-GHR_DWCONV_INLINE void ghr_dwconv_flat(const int taps, float *dst,
-                                       const float *residual, int ow,
-                                       const float *tile,
-                                       const GhrDwconvTile *t, const int *off,
-                                       const float *w, float bias, int act,
-                                       float *flat) {
-  ghr_vec wv[GHR_DWCONV_MAX_TAPS];
-  for (int i = 0; i < taps; ++i) wv[i] = ghr_vset1(w[i]);
-  const ghr_vec b = ghr_vset1(bias);
-  const int n = t->rows * t->pq;
-  const int last = (n - 1) / GHR_VW * GHR_VW;  // the last vector's start
-  for (int j = 0; j < n; j += 4 * GHR_VW) {
-    // Vectors past the positions repeat the last one: reads stay in the
-    // tile; their results land past n in flat, unused.
-    const float *s0 = tile + j;
-    const float *s1 = tile + (j + GHR_VW < last ? j + GHR_VW : last);
-    const float *s2 = tile + (j + 2 * GHR_VW < last ? j + 2 * GHR_VW : last);
-    const float *s3 = tile + (j + 3 * GHR_VW < last ? j + 3 * GHR_VW : last);
-    ghr_vec a0 = b, a1 = b, a2 = b, a3 = b;
-    for (int i = 0; i < taps; ++i) {
-      a0 = ghr_vfma(wv[i], ghr_vload(s0 + off[i]), a0);
-      a1 = ghr_vfma(wv[i], ghr_vload(s1 + off[i]), a1);
-      a2 = ghr_vfma(wv[i], ghr_vload(s2 + off[i]), a2);
-      a3 = ghr_vfma(wv[i], ghr_vload(s3 + off[i]), a3);
+// Every output channel of a call, GHR_VW at a time, through the channels
+// layout.
+static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
+  ghr_vec tile[GHR_DWCONV_TILE_CELLS];
+  ghr_dwconv_tile_pad(tile, t, a);
+  const int spare = t->th * t->tw;  // for input that no output reads
+  const int kh = a->kh, kw = a->kw, taps = kh * kw;
+  const int n_in = a->ih * a->iw, n_out = a->oh * a->ow;
+  const float *in_end = a->in + (size_t)a->ic * n_in;
+  const ghr_vec *sums = tile + t->out0;
+  for (int o0 = 0; o0 < a->oc; o0 += GHR_VW) {
+    const int n = a->oc - o0 < GHR_VW ? a->oc - o0 : GHR_VW;
+    // Lane l: output channel o0 + l (the last one again past oc).
+    const float *src[GHR_VW];
+    float lane_w[GHR_DWCONV_MAX_TAPS][GHR_VW], lane_b[GHR_VW];
+    for (int l = 0; l < GHR_VW; ++l) {
+      const GhrDwChannel ch = ghr_dwconv_channel(a, o0 + (l < n ? l : n - 1));
+      src[l] = ch.src;
+      for (int k = 0; k < taps; ++k) lane_w[k][l] = ch.w[k] * ch.scale;
+      lane_b[l] = ch.bias;
     }
-    ghr_vstore(flat + j, a0);
-    ghr_vstore(flat + j + GHR_VW, a1);
-    ghr_vstore(flat + j + 2 * GHR_VW, a2);
-    ghr_vstore(flat + j + 3 * GHR_VW, a3);
-  }
-  for (int r = 0; r < t->rows; ++r) {
-    const size_t at = (size_t)(t->oy0 + r) * ow + t->ox0;
-    ghr_dwconv_store(dst + at, ghr_vload_n(flat + r * t->pq, t->cols),
-                     residual ? residual + at : NULL, act, t->cols);
+    ghr_vec wv[GHR_DWCONV_MAX_TAPS];
+    for (int k = 0; k < taps; ++k) wv[k] = ghr_vload(lane_w[k]);
+    const ghr_vec b = ghr_vload(lane_b);
+    // The input, GHR_VW positions of every lane's plane at a time (whole
+    // vectors where they stay inside the input).
+    int y = a->ph, x = a->pw;  // the cell of input position p
+    for (int p = 0; p < n_in; p += GHR_VW) {
+      const int m = n_in - p < GHR_VW ? n_in - p : GHR_VW;
+      ghr_vec r[GHR_VW];
+      for (int l = 0; l < GHR_VW; ++l)
+        r[l] = m == GHR_VW || src[l] + p + GHR_VW <= in_end
+                   ? ghr_vload(src[l] + p)
+                   : ghr_vload_n(src[l] + p, m);
+      ghr_dwconv_transpose(r);
+      for (int i = 0; i < m; ++i) {
+        tile[y < t->th && x < t->tw ? y * t->tw + x : spare] = r[i];
+        if (++x == a->pw + a->iw) {
+          x = a->pw;
+          ++y;
+        }
+      }
+    }
+    const int k = kh == kw && a->sh == a->sw && (kh == 3 || kh == 5)
+                      ? kh * 16 + a->sh : 0;
+    // Rows of 7 or 14 outputs in blocks of 7, others of 8 (3x3) or 4.
+    switch (k + (a->ow % 7 == 0 ? 256 : 0)) {
+    case 3 * 16 + 1: ghr_dwconv_tile_sums(3, 3, 1, 1, 8, a, t, wv, b, tile); break;
+    case 3 * 16 + 2: ghr_dwconv_tile_sums(3, 3, 2, 2, 8, a, t, wv, b, tile); break;
+    case 256 + 3 * 16 + 1:
+      ghr_dwconv_tile_sums(3, 3, 1, 1, 7, a, t, wv, b, tile);
+      break;
+    case 256 + 3 * 16 + 2:
+      ghr_dwconv_tile_sums(3, 3, 2, 2, 7, a, t, wv, b, tile);
+      break;
+    case 5 * 16 + 1: ghr_dwconv_tile_sums(5, 5, 1, 1, 4, a, t, wv, b, tile); break;
+    case 5 * 16 + 2:
+    case 256 + 5 * 16 + 2:
+      ghr_dwconv_tile_sums(5, 5, 2, 2, 4, a, t, wv, b, tile);
+      break;
+    case 256 + 5 * 16 + 1:  // (stride 2: blocks of 4 measured faster)
+      ghr_dwconv_tile_sums(5, 5, 1, 1, 7, a, t, wv, b, tile);
+      break;
+    default: ghr_dwconv_tile_sums(kh, kw, a->sh, a->sw, 4, a, t, wv, b, tile);
+    }
+    // The sums back to the output planes, GHR_VW positions at a time.
+    for (int q = 0; q < n_out; q += GHR_VW) {
+      const int m = n_out - q < GHR_VW ? n_out - q : GHR_VW;
+      ghr_vec r[GHR_VW];
+      for (int i = 0; i < GHR_VW; ++i) r[i] = sums[q + i];
+      ghr_dwconv_transpose(r);
+      const size_t at = (size_t)o0 * n_out + q;
+      ghr_dwconv_out_rows(GHR_VW, r, a->out + at,
+                          a->residual ? a->residual + at : NULL,
+                          (size_t)n_out, n, m, a->act);
+    }
   }
 }
 
-// The same convolution, one output at a time with bounds tests: for kernels
-// too large for the tap table or a tile of one output row and column.
+// ---- Dispatch ----
+
+// The same convolution, one output at a time with bounds tests: kernels
+// larger than 7x7 or strides of 3 or more where the channels layout does
+// not fit.
 static void ghr_dwconv_plain(const float *in, int ic, int ih, int iw,
                              float *out, int oc, int oh, int ow,
                              const float *weight, const float *bias, int kh,
@@ -436,131 +701,64 @@ static void ghr_dwconv_plain(const float *in, int ic, int ih, int iw,
   }
 }
 
+// The rows layout over every output channel of a call, one function per
+// kernel so that each gets the registers to itself: 3x3 and 5x5 kernels of
+// stride 1 and 2 (constants), else any up to 7x7 of stride 1 or 2 across.
+GHR_DWCONV_INLINE void ghr_dwconv_rows_all(const int kh, const int kw,
+                                           const int sh, const int sw,
+                                           const int R, const GhrDwCall *a) {
+  for (int o = 0; o < a->oc; ++o) {
+    const GhrDwChannel ch = ghr_dwconv_channel(a, o);
+    ghr_dwconv_rows(kh, kw, sh, sw, R, a, &ch);
+  }
+}
+
+#if defined(__GNUC__)
+#define GHR_DWCONV_NOINLINE __attribute__((noinline))
+#else
+#define GHR_DWCONV_NOINLINE
+#endif
+#define GHR_DWCONV_KERNEL(name, kh, kw, sh, sw, R)              \
+  GHR_DWCONV_NOINLINE static void name(const GhrDwCall *a) {    \
+    ghr_dwconv_rows_all(kh, kw, sh, sw, R, a);                  \
+  }
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1, 3, 3, 1, 1, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1_7, 3, 3, 1, 1, 7)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2, 3, 3, 2, 2, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2_7, 3, 3, 2, 2, 7)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_1, 5, 5, 1, 1, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2)
+
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
                         int oc, int oh, int ow, const float *weight,
                         const float *bias, int kh, int kw, int sh, int sw,
                         int ph, int pw, int mult, const float *in_scale,
                         int in_shuffle, const float *residual, int act) {
-  const int taps = kh * kw;
-  GhrDwconvTile t;
-  t.nqy = sh < kh ? sh : kh;
-  t.nqx = sw < kw ? sw : kw;
-  const int planes = t.nqy * t.nqx;
-  const int extra_rows = (kh - 1) / sh, extra_cols = (kw - 1) / sw;
-  // The widest band that fits, as many rows as fit; narrower column
-  // strips, a row at a time, only when one full-width row does not fit.
-  // Floats of each plane's rows: a plane is its rows, rounded up to whole
-  // vectors, and slack.
-  const int room = GHR_DWCONV_TILE / planes - 2 * GHR_VW - extra_cols;
-  int cols = ow;
-  int rows = room / (cols + extra_cols) - extra_rows;
-  if (rows < 1) {
-    cols = room / (1 + extra_rows) - extra_cols;
-    if (cols > GHR_VW) cols -= cols % GHR_VW;
-    rows = 1;
-  }
-  if (rows > oh) rows = oh;
-  if (rows > 0) {  // equal bands, so that the last one is not a sliver
-    const int bands = (oh + rows - 1) / rows;
-    rows = (oh + bands - 1) / bands;
-  }
-  if (taps > GHR_DWCONV_MAX_TAPS || cols < 1) {
+  const GhrDwCall a = {in, weight, bias, in_scale, residual, out, ic, ih, iw,
+                       oc, oh, ow, kh, kw, sh, sw, ph, pw, mult, in_shuffle,
+                       act};
+  const int small = kh <= GHR_DWCONV_MAX_K && kw <= GHR_DWCONV_MAX_K;
+  GhrDwTile tile;
+  if (small && ghr_dwconv_plan_tile(&tile, &a)) {
+    ghr_dwconv_tiles(&a, &tile);
+  } else if (!small || sh > 2 || sw > 2) {
     ghr_dwconv_plain(in, ic, ih, iw, out, oc, oh, ow, weight, bias, kh, kw,
                      sh, sw, ph, pw, mult, in_scale, in_shuffle, residual,
                      act);
-    return;
+  } else {
+    const int k = kh == kw && sh == sw && (kh == 3 || kh == 5) ? kh : 0;
+    // 3x3: seven rows at a time where that divides the map (stride 1: fewer
+    // loads per multiply-add; stride 2: where four do not divide it).
+    const int by7 = oh % 7 == 0 && (sh == 1 || oh % 4 != 0);
+    if (sw == 1)
+      (k == 3   ? (by7 ? ghr_dwconv_rows_3_1_7 : ghr_dwconv_rows_3_1)
+       : k == 5 ? ghr_dwconv_rows_5_1
+                : ghr_dwconv_rows_any_1)(&a);
+    else
+      (k == 3   ? (by7 ? ghr_dwconv_rows_3_2_7 : ghr_dwconv_rows_3_2)
+       : k == 5 ? ghr_dwconv_rows_5_2
+                : ghr_dwconv_rows_any_2)(&a);
   }
-
-  // Square 3x3 and 5x5 kernels of stride 1 or 2 have their own code.
-  const int kernel = kh == kw && sh == sw && sh <= 2 && (kh == 3 || kh == 5)
-                         ? kh * 16 + sh : 0;
-  float tile[GHR_DWCONV_TILE];
-  float flat[GHR_DWCONV_FLAT + 4 * GHR_VW];  // results of flat bands
-  int off[GHR_DWCONV_MAX_TAPS];  // tap -> offset in the tile
-  GhrDwconvCopy cp;
-  // The layout the zeros in the tile were written for.
-  int zeroed_hq = 0, zeroed_pq = 0, zeroed_ox0 = -1;
-  const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
-  const int n_in = (oc + mult - 1) / mult;  // input channels that are read
-  for (int oy0 = 0; oy0 < oh; oy0 += rows)
-    for (int ox0 = 0; ox0 < ow; ox0 += cols) {
-      t.oy0 = oy0;
-      t.ox0 = ox0;
-      t.rows = oh - oy0 < rows ? oh - oy0 : rows;
-      t.cols = ow - ox0 < cols ? ow - ox0 : cols;
-      t.hq = t.rows + extra_rows;
-      t.pq = t.cols + extra_cols;
-      // Rows rounded up to whole vectors, then slack for the vectors that
-      // start in the last row to read (taps up to extra_cols further).
-      t.plane = (t.hq * t.pq + extra_cols + GHR_VW - 1) / GHR_VW * GHR_VW +
-                GHR_VW;
-      // Narrow bands on the flat index when that computes fewer vectors:
-      // four at a time there, a vector of four rows at a time otherwise.
-      const int flat_rows = t.cols < GHR_VW &&
-                            t.rows * t.pq <= GHR_DWCONV_FLAT &&
-                            (t.rows * t.pq + 4 * GHR_VW - 1) / (4 * GHR_VW) <
-                                (t.rows + 3) / 4;
-      // The padding, and the slack after each plane that masked-off lanes
-      // read: zeros that every channel's fill leaves alone. Bands of one
-      // layout and first column share the padding columns and slack; only
-      // the padding rows differ.
-      ghr_dwconv_plan_copy(&cp, &t, ih, iw, sh, sw, ph, pw);
-      if (t.hq != zeroed_hq || t.pq != zeroed_pq || ox0 != zeroed_ox0) {
-        for (int j = 0; j < planes * t.plane; j += GHR_VW)
-          ghr_vstore(tile + j, ghr_vzero());
-        zeroed_hq = t.hq;
-        zeroed_pq = t.pq;
-        zeroed_ox0 = ox0;
-      } else {
-        ghr_dwconv_clear_rows(tile, &t, &cp);
-      }
-      for (int ky = 0; ky < kh; ++ky)
-        for (int kx = 0; kx < kw; ++kx)
-          off[ky * kw + kx] = ((ky % sh) * t.nqx + kx % sw) * t.plane +
-                              (ky / sh) * t.pq + kx / sw;
-      for (int c = 0; c < n_in; ++c) {
-        const int plane = ghr_shuffled_plane(c, ic, in_shuffle);
-        ghr_dwconv_fill(tile, &t, &cp, in + (size_t)plane * in_plane,
-                        (ptrdiff_t)((size_t)(ic - plane) * in_plane), iw,
-                        in_scale ? in_scale[c] : 1.0f, sh, sw);
-        for (int o = c * mult; o < (c + 1) * mult && o < oc; ++o) {
-          const float *w = weight + (size_t)o * taps;  // weight (oc, kh, kw)
-          float *dst = out + (size_t)o * out_plane;
-          const float *res =
-              residual ? residual + (size_t)o * out_plane : NULL;
-          const float b = bias ? bias[o] : 0.0f;
-          if (flat_rows) {
-            if (taps == 9)
-              ghr_dwconv_flat(9, dst, res, ow, tile, &t, off, w, b, act, flat);
-            else if (taps == 25)
-              ghr_dwconv_flat(25, dst, res, ow, tile, &t, off, w, b, act,
-                              flat);
-            else
-              ghr_dwconv_flat(taps, dst, res, ow, tile, &t, off, w, b, act,
-                              flat);
-            continue;
-          }
-          switch (kernel) {
-          case 3 * 16 + 1:
-            ghr_dwconv_band_k(3, 3, 1, 1, GHR_DWCONV_ROWS_K3, dst, res, ow,
-                              tile, &t, w, b, act);
-            break;
-          case 3 * 16 + 2:
-            ghr_dwconv_band_k(3, 3, 2, 2, GHR_DWCONV_ROWS_K3_S2, dst, res, ow,
-                              tile, &t, w, b, act);
-            break;
-          case 5 * 16 + 1:
-            ghr_dwconv_band_k(5, 5, 1, 1, GHR_DWCONV_ROWS_K5, dst, res, ow,
-                              tile, &t, w, b, act);
-            break;
-          case 5 * 16 + 2:
-            ghr_dwconv_band_k(5, 5, 2, 2, GHR_DWCONV_ROWS_K5, dst, res, ow,
-                              tile, &t, w, b, act);
-            break;
-          default:
-            ghr_dwconv_band(dst, res, ow, tile, &t, off, w, taps, b, act);
-          }
-        }
-      }
-    }
 }

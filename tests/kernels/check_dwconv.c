@@ -1,9 +1,11 @@
 // Checks ghr_dwconv (runtime/dwconv.c) against the reference ghr_conv2d
 // (groups = ic) on the shapes that steer its paths: widths around the
 // vector width and the maps of 224 and CIFAR networks, stride 1 and 2,
-// kernels 1 to 9 (larger than the input, and past the tap table), channel
-// multipliers, cut outputs, shuffle, scale, residual, bias, every
-// activation. Exits 1 at the first mismatch.
+// kernels 1 to 9 (larger than the input, and past 7x7), both layouts
+// (channels in a tile for small maps: channel counts around the vector
+// width; rows straight from the input), channel multipliers, cut outputs,
+// shuffle, scale, residual, bias, every activation. Exits 1 at the first
+// mismatch.
 //   check_dwconv          run the checks
 //   check_dwconv --bench  GFLOP/s on the depthwise layers of ImageNet nets
 #include "conv2d.c"
@@ -94,7 +96,7 @@ static int dw_check_all(void) {
     if (!dw_check(&c)) return 0;
     ++n;
   }
-  // Kernels larger than the input, and 9x9: past the tap table.
+  // Kernels larger than the input, and 9x9: past 7x7.
   const int small[][4] = {{3, 3, 7, 3}, {2, 2, 5, 2}, {1, 1, 3, 1},
                           {5, 5, 9, 4}, {4, 6, 7, 3}, {12, 12, 9, 4}};
   for (size_t i = 0; i < sizeof small / sizeof *small; ++i)
@@ -108,7 +110,41 @@ static int dw_check_all(void) {
       if (!dw_check(&c)) return 0;
       ++n;
     }
-  // Too wide for one row of the tile: strips of columns.
+  // The channels layout (maps small enough for a tile of every channel)
+  // and the rows layout beside it: channel counts around and past the
+  // vector width, mult and cut outputs, shuffle and scale, every stride,
+  // kernels up to 7x7, maps up to just past the tile.
+  const int tiled[][4] = {{7, 3, 1, 24},  {7, 5, 1, 17},  {14, 3, 2, 40},
+                          {14, 5, 2, 33}, {14, 5, 1, 16}, {14, 3, 1, 9},
+                          {7, 7, 1, 20},  {28, 3, 2, 18}, {10, 7, 2, 31},
+                          {9, 4, 3, 16},  {16, 5, 1, 12}, {30, 3, 2, 8}};
+  for (size_t i = 0; i < sizeof tiled / sizeof *tiled; ++i)
+    for (int v = 0; v < 2; ++v) {
+      DwCase c = dw_case(tiled[i][3], tiled[i][0], tiled[i][0], tiled[i][1],
+                         tiled[i][2], (int)(i + v) % 5);
+      c.has_scale = c.has_residual = v;
+      c.has_bias = !v;
+      if (v) {
+        c.ic = c.ic / 2 + 1;  // mult 2, the last outputs cut
+        c.mult = 2;
+        c.oc = 2 * c.ic - 1;
+        c.shuffle = c.ic % 3 == 0 ? 3 : 0;
+      }
+      if (!dw_check(&c)) return 0;
+      ++n;
+    }
+  // Rows layout on maps wider than the prefetch threshold, every block
+  // kind (corners with masked loads, edges zeroed in registers).
+  const int rows[][3] = {{112, 3, 2}, {112, 5, 2}, {96, 3, 1}, {120, 7, 2}};
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; ++i) {
+    DwCase c = dw_case(3, rows[i][0], rows[i][0] - 5, rows[i][1], rows[i][2],
+                       GHR_ACT_RELU6);
+    c.has_residual = 1;
+    c.has_scale = 1;
+    if (!dw_check(&c)) return 0;
+    ++n;
+  }
+  // Rows of hundreds of vectors.
   const int wide[][3] = {{3, 5000, 1}, {3, 5001, 2}, {2, 3000, 1}};
   for (size_t i = 0; i < sizeof wide / sizeof *wide; ++i) {
     DwCase c = dw_case(2, wide[i][0], wide[i][1], 5, wide[i][2],
@@ -196,7 +232,9 @@ static void dw_bench(void) {
       {"mobilenet 28 k3", 256, 28, 3, 1, 1},
       {"mobilenet 14 k3", 512, 14, 3, 1, 1},
       {"mobilenet 7 k3", 1024, 7, 3, 1, 1},
+      {"mobilenetv2 s2 112 k3", 96, 112, 3, 2, 1},
       {"mobilenetv3 28 k5", 120, 28, 5, 1, 1},
+      {"mobilenetv3 14 k5", 672, 14, 5, 1, 1},
       {"mobilenetv3 7 k5", 960, 7, 5, 1, 1},
       {"shufflenet 28 k3", 60, 28, 3, 1, 1},
       {"shufflenet s2 28 k3", 120, 28, 3, 2, 1},
