@@ -403,7 +403,6 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
     const float *row[GHR_DWCONV_MAX_READS];
     int ok[GHR_DWCONV_MAX_READS];
     const int top = y0 * sh - a->ph;  // input row of row[0]
-#pragma GCC unroll 20
     for (int i = 0; i < reads && i < GHR_DWCONV_MAX_READS; ++i) {
       ok[i] = top + i >= 0 && top + i < ih;
       row[i] = ch->src + (ptrdiff_t)(ok[i] ? top + i : 0) * iw;
