@@ -246,14 +246,19 @@ static void push_conv_fusions(Call *c, const Conv *cv) {
 }
 
 // One input channel per group: output channel o reads input o / mult.
-static void schedule_dwconv(Scheduler *S, const Conv *cv) {
-  // Weight before bias, as everywhere: the order places them in the blob.
-  Arg weight = param_arg(S, cv->weight);
-  Arg bias = param_arg(S, cv->bias);
+static void schedule_dwconv_weights(Scheduler *S, const Conv *cv, Arg weight,
+                                    Arg bias) {
   Call *c = new_call(S, "ghr_dwconv");
   push_conv_shapes(c, cv, weight, bias);
   push_int(c, cv->oc_per_group);
   push_conv_fusions(c, cv);
+}
+
+static void schedule_dwconv(Scheduler *S, const Conv *cv) {
+  // Weight before bias, as everywhere: the order places them in the blob.
+  Arg weight = param_arg(S, cv->weight);
+  Arg bias = param_arg(S, cv->bias);
+  schedule_dwconv_weights(S, cv, weight, bias);
 }
 
 // A dense KxK convolution, register-blocked over packed weights.
@@ -421,9 +426,34 @@ static void schedule_ghost(Scheduler *S, const Node *n) {
                          value_count(out), (int)n->act);
 }
 
+// An average whose divisor is always kh*kw (padding cells count, or there
+// are none: no window reaches past the padding, outputs round down) is a
+// depthwise convolution with every weight 1/(kh*kw), which the depthwise
+// kernel computes faster than the pooling one: multiply-adds on vectors in
+// registers, where pooling sums rows into a buffer and then windows.
+static void schedule_avgpool_dwconv(Scheduler *S, const Node *n) {
+  const Value *in = &S->g->values[n->in[0]];
+  size_t taps = (size_t)n->kh * (size_t)n->kw;
+  float *weight;
+  Arg w = packed_arg(S, (size_t)in->c * taps, &weight);
+  for (size_t i = 0; i < (size_t)in->c * taps; i++)
+    weight[i] = 1.0f / (float)taps;
+  Arg none = {ARG_NULL, 0, 0};
+  schedule_dwconv_weights(S, &(Conv){
+      .x = value_arg(S, n->in[0]), .y = value_arg(S, n->out), .in = in,
+      .out = &S->g->values[n->out], .kh = n->kh, .kw = n->kw,
+      .sh = n->stride_h, .sw = n->stride_w, .ph = n->pad_h, .pw = n->pad_w,
+      .groups = in->c, .oc_per_group = 1, .in_scale = none, .residual = none,
+      .act = (int)n->act}, w, none);
+}
+
 static void schedule_pool(Scheduler *S, const Node *n) {
   const Value *in = &S->g->values[n->in[0]], *out = &S->g->values[n->out];
   bool avg = n->op == GH_OP_AVGPOOL;
+  if (avg && (n->count_include_pad || (n->pad_h == 0 && n->pad_w == 0))) {
+    schedule_avgpool_dwconv(S, n);
+    return;
+  }
   Call *c = new_call(S, avg ? "ghr_avgpool" : "ghr_maxpool");
   push(c, value_arg(S, n->in[0]));
   push_int(c, in->c);

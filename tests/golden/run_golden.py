@@ -16,7 +16,8 @@ x86-64 host, CC defaults to aarch64-linux-gnu-gcc and the harness runs under
 qemu-aarch64 -L /usr/aarch64-linux-gnu.
 Each --set NAME=VALUE goes both to ghostcc (and the --interp-check program)
 and, as NAME=VALUE, to the reference's generate() (e.g. --set groups=3 for
-shufflenet_v1). --spec defaults to specs/NAME.yaml.
+shufflenet_v1). --spec defaults to specs/NAME.yaml, or tests/golden/NAME.yaml
+for a network that exists only for the tests.
 
 Without --workdir a temporary directory is used, removed on success and kept
 (path printed) on failure for debugging.
@@ -216,9 +217,12 @@ def main():
     except ValueError as e:
         ap.error(f"--model: {e}")
     if args.spec is None:
-        args.spec = os.path.join(SPECS, f"{args.model}.yaml")
-        if not os.path.isfile(args.spec):
-            ap.error(f"no --spec given and no {args.spec}")
+        # A network of specs/, or one that exists only for the tests.
+        candidates = [os.path.join(d, f"{args.model}.yaml")
+                      for d in (SPECS, HERE)]
+        args.spec = next((c for c in candidates if os.path.isfile(c)), None)
+        if args.spec is None:
+            ap.error(f"no --spec given and none of {', '.join(candidates)}")
 
     config = " ".join([f"model={args.model}", f"emit={args.emit}"]
                       + ([f"target={args.target}"] if args.target else [])
