@@ -662,6 +662,129 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
   }
 }
 
+// ---- Pairs layout (AVX-512) ----
+
+// Maps at most half a vector wide (7x7) of stride 1: two output channels
+// per vector, a row of each in one half. Each input row is loaded once
+// into both halves, the lanes past its end zero (the padding at its end
+// and at the start of the next half); its tap columns are that vector
+// shifted by a lane or two; R output rows are computed together, as in the
+// rows layout. Against the channels layout: no tile, no transposes, the
+// input read and the output written once, 7 of 8 lanes busy on 7x7 maps.
+#if defined(GHR_ISA_AVX512)
+enum { GHR_DWCONV_HALF = GHR_VW / 2 };
+
+// 1 when the pairs layout applies: stride 1, each input row and the
+// columns that its taps read past it inside half a vector.
+static int ghr_dwconv_pairs_fit(const GhrDwCall *a) {
+  return a->sh == 1 && a->sw == 1 && a->oc >= 2 &&
+         a->iw + a->pw <= GHR_DWCONV_HALF &&
+         a->ow + a->kw - 1 - a->pw <= GHR_DWCONV_HALF;
+}
+
+// x in the low half, y in the high one.
+static inline __m512 ghr_dwconv_pair(float x, float y) {
+  return _mm512_insertf32x8(_mm512_set1_ps(x), _mm256_set1_ps(y), 1);
+}
+
+// The lanes m of p in the low half, of q in the high one, the others zero.
+static inline __m512 ghr_dwconv_pair_load(const float *p, const float *q,
+                                          __mmask8 m) {
+  return _mm512_insertf32x8(
+      _mm512_castps256_ps512(_mm256_maskz_loadu_ps(m, p)),
+      _mm256_maskz_loadu_ps(m, q), 1);
+}
+
+// v plus the residual (r, rq; NULL: none), activated, lanes m of the low
+// half to d, of the high one to dq (NULL: not stored).
+GHR_DWCONV_INLINE void ghr_dwconv_pair_out(const int act, __m512 v, float *d,
+                                           float *dq, const float *r,
+                                           const float *rq, __mmask8 m) {
+  if (r) v = _mm512_add_ps(v, ghr_dwconv_pair_load(r, rq, m));
+  v = ghr_vactivate(v, act);
+  _mm256_mask_storeu_ps(d, m, _mm512_castps512_ps256(v));
+  if (dq) _mm256_mask_storeu_ps(dq, m, _mm512_extractf32x8_ps(v, 1));
+}
+
+// Every output channel of a call, two at a time, R rows at a time.
+GHR_DWCONV_INLINE void ghr_dwconv_pairs(const int kh, const int kw,
+                                        const int R, const GhrDwCall *a) {
+  const int ih = a->ih, iw = a->iw, oh = a->oh, ow = a->ow;
+  const __mmask8 in_m = (__mmask8)((1u << iw) - 1);
+  const __mmask8 out_m = (__mmask8)((1u << ow) - 1);
+  // Tap column kx: lane l takes lane l + kx - pw of the row, zero past the
+  // vector.
+  __m512i shift[GHR_DWCONV_MAX_K];
+  __mmask16 shift_m[GHR_DWCONV_MAX_K];
+  const __m512i lane =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+#pragma GCC unroll 8
+  for (int kx = 0; kx < kw; ++kx) {
+    const int s = kx - a->pw;
+    shift[kx] = _mm512_add_epi32(lane, _mm512_set1_epi32(s));
+    shift_m[kx] = (__mmask16)ghr_dwconv_lanes(-s, GHR_VW - s);
+  }
+  for (int o = 0; o < a->oc; o += 2) {
+    const int two = o + 1 < a->oc;
+    const GhrDwChannel c = ghr_dwconv_channel(a, o);
+    const GhrDwChannel q = ghr_dwconv_channel(a, two ? o + 1 : o);
+    ghr_vec wv[GHR_DWCONV_MAX_TAPS];
+#pragma GCC unroll 32
+    for (int t = 0; t < kh * kw; ++t)
+      wv[t] = ghr_dwconv_pair(c.w[t] * c.scale, q.w[t] * q.scale);
+    const ghr_vec b = ghr_dwconv_pair(c.bias, q.bias);
+    for (int y0 = 0; y0 < oh; y0 += R) {
+      // Two sums per output row, as in ghr_dwconv_rows_step.
+      ghr_vec acc[GHR_DWCONV_ROWS], acc2[GHR_DWCONV_ROWS];
+#pragma GCC unroll 8
+      for (int j = 0; j < R; ++j) {
+        acc[j] = b;
+        acc2[j] = ghr_vzero();
+      }
+#pragma GCC unroll 20
+      for (int i = 0; i < R - 1 + kh; ++i) {
+        const int iy = y0 - a->ph + i;
+        if (iy < 0 || iy >= ih) continue;  // a padding row
+        const ghr_vec v = ghr_dwconv_pair_load(c.src + (size_t)iy * iw,
+                                               q.src + (size_t)iy * iw, in_m);
+#pragma GCC unroll 8
+        for (int kx = 0; kx < kw; ++kx) {
+          const ghr_vec tv =
+              kx == a->pw ? v
+                          : _mm512_maskz_permutexvar_ps(shift_m[kx],
+                                                        shift[kx], v);
+#pragma GCC unroll 8
+          for (int j = 0; j < R; ++j) {
+            const int ky = i - j;
+            if (ky < 0 || ky >= kh) continue;
+            if (ky % 2 == 0)
+              acc[j] = ghr_vfma(wv[ky * kw + kx], tv, acc[j]);
+            else
+              acc2[j] = ghr_vfma(wv[ky * kw + kx], tv, acc2[j]);
+          }
+        }
+      }
+      const int n_rows = oh - y0 < R ? oh - y0 : R;
+#define GHR_DWCONV_PAIR_ROWS(act)                                           \
+  _Pragma("GCC unroll 8") for (int j = 0; j < R; ++j) if (j < n_rows) {     \
+    const size_t at = (size_t)(y0 + j) * ow;                                \
+    ghr_dwconv_pair_out(act, ghr_vadd(acc[j], acc2[j]), c.dst + at,         \
+                        two ? q.dst + at : NULL, c.res ? c.res + at : NULL, \
+                        q.res ? q.res + at : NULL, out_m);                  \
+  }
+      switch (a->act) {
+      case GHR_ACT_RELU: GHR_DWCONV_PAIR_ROWS(GHR_ACT_RELU); break;
+      case GHR_ACT_RELU6: GHR_DWCONV_PAIR_ROWS(GHR_ACT_RELU6); break;
+      case GHR_ACT_HARD_SIGMOID: GHR_DWCONV_PAIR_ROWS(GHR_ACT_HARD_SIGMOID); break;
+      case GHR_ACT_HARD_SWISH: GHR_DWCONV_PAIR_ROWS(GHR_ACT_HARD_SWISH); break;
+      default: GHR_DWCONV_PAIR_ROWS(GHR_ACT_NONE);
+      }
+#undef GHR_DWCONV_PAIR_ROWS
+    }
+  }
+}
+#endif
+
 // ---- Dispatch ----
 
 // The same convolution, one output at a time with bounds tests: kernels
@@ -729,6 +852,11 @@ GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_1, 5, 5, 1, 1, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2)
+#if defined(GHR_ISA_AVX512)
+GHR_DWCONV_NOINLINE static void ghr_dwconv_pairs_3(const GhrDwCall *a) {
+  ghr_dwconv_pairs(3, 3, 7, a);
+}
+#endif
 
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
                         int oc, int oh, int ow, const float *weight,
@@ -740,6 +868,12 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
                        act};
   const int small = kh <= GHR_DWCONV_MAX_K && kw <= GHR_DWCONV_MAX_K;
   GhrDwTile tile;
+#if defined(GHR_ISA_AVX512)
+  if (kh == 3 && kw == 3 && ghr_dwconv_pairs_fit(&a)) {
+    ghr_dwconv_pairs_3(&a);
+    return;
+  }
+#endif
   if (small && ghr_dwconv_plan_tile(&tile, &a)) {
     ghr_dwconv_tiles(&a, &tile);
   } else if (!small || sh > 2 || sw > 2) {
