@@ -662,77 +662,93 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
   }
 }
 
-// ---- Pairs layout (AVX-512) ----
+// ---- Lanes layout (AVX-512) ----
 
-// Maps at most half a vector wide (7x7) of stride 1: two output channels
-// per vector, a row of each in one half. Each input row is loaded once
-// into both halves, the lanes past its end zero (the padding at its end
-// and at the start of the next half); its tap columns are that vector
-// shifted by a lane or two; R output rows are computed together, as in the
-// rows layout. Against the channels layout: no tile, no transposes, the
-// input read and the output written once, 7 of 8 lanes busy on 7x7 maps.
+// Maps of stride 1 at most a vector wide (14x14, 7x7): G output channels
+// per vector (G = 2 where two rows and their padding fit), a row of each
+// in its lanes: channel 0 from lane 0, channel 1 up to the last lane. Each
+// input row is loaded once, the lanes around it zero (the padding); its
+// tap columns are that vector shifted by a lane or two, zeros shifted in;
+// R output rows are computed together, as in the rows layout. Against the
+// channels layout: no tile, no transposes, the input read and the output
+// written once; against the rows layout: one load per input row, none
+// masked per tap.
 #if defined(GHR_ISA_AVX512)
 enum { GHR_DWCONV_HALF = GHR_VW / 2 };
 
-// 1 when the pairs layout applies: stride 1, each input row and the
-// columns that its taps read past it inside half a vector.
-static int ghr_dwconv_pairs_fit(const GhrDwCall *a) {
-  return a->sh == 1 && a->sw == 1 && a->oc >= 2 &&
-         a->iw + a->pw <= GHR_DWCONV_HALF &&
-         a->ow + a->kw - 1 - a->pw <= GHR_DWCONV_HALF;
+// The channels per vector of the lanes layout for a call, 0 where it does
+// not apply: stride 1, padding kw/2, rows at most a vector wide; two
+// channels where the columns that one row's taps read past it stay clear
+// of the other row.
+static int ghr_dwconv_lanes_group(const GhrDwCall *a) {
+  if (a->sh != 1 || a->sw != 1 || a->pw != a->kw / 2 || a->iw > GHR_VW ||
+      a->ow > GHR_VW)
+    return 0;
+  const int clear = 2 * a->iw + a->pw <= GHR_VW &&
+                    a->iw + a->ow + a->kw - 1 - a->pw <= GHR_VW;
+  return a->oc >= 2 && a->ow <= a->iw && clear ? 2 : 1;
 }
 
-// x in the low half, y in the high one.
+// x in the lanes of channel 0, y in those of channel 1 (G = 2).
 static inline __m512 ghr_dwconv_pair(float x, float y) {
   return _mm512_insertf32x8(_mm512_set1_ps(x), _mm256_set1_ps(y), 1);
 }
 
-// The lanes m of p in the low half, of q in the high one, the others zero.
-static inline __m512 ghr_dwconv_pair_load(const float *p, const float *q,
-                                          __mmask8 m) {
+// The lanes m of p in lanes 0 .., (G = 2) those of q in the lanes from
+// GHR_DWCONV_HALF + at (to_back: lane l of the high half takes lane
+// l - at), the others zero.
+static inline __m512 ghr_dwconv_lanes_load(const int G, const float *p,
+                                           const float *q, __mmask16 m,
+                                           int at, __m256i to_back) {
+  if (G == 1) return _mm512_maskz_loadu_ps(m, p);
+  const __m256 hi = _mm256_maskz_loadu_ps((__mmask8)m, q);
   return _mm512_insertf32x8(
-      _mm512_castps256_ps512(_mm256_maskz_loadu_ps(m, p)),
-      _mm256_maskz_loadu_ps(m, q), 1);
+      _mm512_castps256_ps512(_mm256_maskz_loadu_ps((__mmask8)m, p)),
+      at ? _mm256_maskz_permutexvar_ps((__mmask8)(m << at), to_back, hi) : hi,
+      1);
 }
 
-// v plus the residual (r, rq; NULL: none), activated, lanes m of the low
-// half to d, of the high one to dq (NULL: not stored).
-GHR_DWCONV_INLINE void ghr_dwconv_pair_out(const int act, __m512 v, float *d,
-                                           float *dq, const float *r,
-                                           const float *rq, __mmask8 m) {
-  if (r) v = _mm512_add_ps(v, ghr_dwconv_pair_load(r, rq, m));
-  v = ghr_vactivate(v, act);
-  _mm256_mask_storeu_ps(d, m, _mm512_castps512_ps256(v));
-  if (dq) _mm256_mask_storeu_ps(dq, m, _mm512_extractf32x8_ps(v, 1));
-}
-
-// Every output channel of a call, two at a time, R rows at a time.
-GHR_DWCONV_INLINE void ghr_dwconv_pairs(const int kh, const int kw,
-                                        const int R, const GhrDwCall *a) {
-  const int ih = a->ih, iw = a->iw, oh = a->oh, ow = a->ow;
-  const __mmask8 in_m = (__mmask8)((1u << iw) - 1);
-  const __mmask8 out_m = (__mmask8)((1u << ow) - 1);
-  // Tap column kx: lane l takes lane l + kx - pw of the row, zero past the
-  // vector.
-  __m512i shift[GHR_DWCONV_MAX_K];
-  __mmask16 shift_m[GHR_DWCONV_MAX_K];
-  const __m512i lane =
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-#pragma GCC unroll 8
-  for (int kx = 0; kx < kw; ++kx) {
-    const int s = kx - a->pw;
-    shift[kx] = _mm512_add_epi32(lane, _mm512_set1_epi32(s));
-    shift_m[kx] = (__mmask16)ghr_dwconv_lanes(-s, GHR_VW - s);
+// Lane l of v: lane l + s (-2 <= s <= 2), zero past the vector.
+GHR_DWCONV_INLINE __m512 ghr_dwconv_shift(__m512 v, int s) {
+  const __m512i x = _mm512_castps_si512(v), z = _mm512_setzero_si512();
+  switch (s) {
+  case -2: return _mm512_castsi512_ps(_mm512_alignr_epi32(x, z, 14));
+  case -1: return _mm512_castsi512_ps(_mm512_alignr_epi32(x, z, 15));
+  case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, x, 1));
+  case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, x, 2));
+  default: return v;
   }
-  for (int o = 0; o < a->oc; o += 2) {
-    const int two = o + 1 < a->oc;
+}
+
+// Every output channel of a call, G at a time, R rows at a time; kernel
+// kh x kw, padding pw = kw/2 (constants).
+GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
+                                            const int G, const int R,
+                                            const GhrDwCall *a) {
+  const int ih = a->ih, iw = a->iw, oh = a->oh, ow = a->ow, pw = kw / 2;
+  // Channel 1 from the high half's first lane where its padding fits
+  // before it (always for 3x3, where two rows fit), else up to the last
+  // lane.
+  const int at = kw <= 3 || (iw + pw <= GHR_DWCONV_HALF &&
+                             ow + kw - 1 - pw <= GHR_DWCONV_HALF)
+                     ? 0
+                     : GHR_DWCONV_HALF - iw;
+  const __mmask16 in_m = (__mmask16)ghr_dwconv_lanes(0, iw);
+  const __mmask16 out_m = (__mmask16)ghr_dwconv_lanes(0, ow);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i to_front = _mm256_add_epi32(lane, _mm256_set1_epi32(at));
+  const __m256i to_back = _mm256_sub_epi32(lane, _mm256_set1_epi32(at));
+  for (int o = 0; o < a->oc; o += G) {
+    const int two = G == 2 && o + 1 < a->oc;
     const GhrDwChannel c = ghr_dwconv_channel(a, o);
     const GhrDwChannel q = ghr_dwconv_channel(a, two ? o + 1 : o);
     ghr_vec wv[GHR_DWCONV_MAX_TAPS];
 #pragma GCC unroll 32
     for (int t = 0; t < kh * kw; ++t)
-      wv[t] = ghr_dwconv_pair(c.w[t] * c.scale, q.w[t] * q.scale);
-    const ghr_vec b = ghr_dwconv_pair(c.bias, q.bias);
+      wv[t] = G == 1 ? ghr_vset1(c.w[t] * c.scale)
+                     : ghr_dwconv_pair(c.w[t] * c.scale, q.w[t] * q.scale);
+    const ghr_vec b = G == 1 ? ghr_vset1(c.bias)
+                             : ghr_dwconv_pair(c.bias, q.bias);
     for (int y0 = 0; y0 < oh; y0 += R) {
       // Two sums per output row, as in ghr_dwconv_rows_step.
       ghr_vec acc[GHR_DWCONV_ROWS], acc2[GHR_DWCONV_ROWS];
@@ -745,14 +761,11 @@ GHR_DWCONV_INLINE void ghr_dwconv_pairs(const int kh, const int kw,
       for (int i = 0; i < R - 1 + kh; ++i) {
         const int iy = y0 - a->ph + i;
         if (iy < 0 || iy >= ih) continue;  // a padding row
-        const ghr_vec v = ghr_dwconv_pair_load(c.src + (size_t)iy * iw,
-                                               q.src + (size_t)iy * iw, in_m);
+        const ghr_vec v = ghr_dwconv_lanes_load(
+            G, c.src + (size_t)iy * iw, q.src + (size_t)iy * iw, in_m, at, to_back);
 #pragma GCC unroll 8
         for (int kx = 0; kx < kw; ++kx) {
-          const ghr_vec tv =
-              kx == a->pw ? v
-                          : _mm512_maskz_permutexvar_ps(shift_m[kx],
-                                                        shift[kx], v);
+          const ghr_vec tv = ghr_dwconv_shift(v, kx - pw);
 #pragma GCC unroll 8
           for (int j = 0; j < R; ++j) {
             const int ky = i - j;
@@ -765,21 +778,30 @@ GHR_DWCONV_INLINE void ghr_dwconv_pairs(const int kh, const int kw,
         }
       }
       const int n_rows = oh - y0 < R ? oh - y0 : R;
-#define GHR_DWCONV_PAIR_ROWS(act)                                           \
-  _Pragma("GCC unroll 8") for (int j = 0; j < R; ++j) if (j < n_rows) {     \
-    const size_t at = (size_t)(y0 + j) * ow;                                \
-    ghr_dwconv_pair_out(act, ghr_vadd(acc[j], acc2[j]), c.dst + at,         \
-                        two ? q.dst + at : NULL, c.res ? c.res + at : NULL, \
-                        q.res ? q.res + at : NULL, out_m);                  \
-  }
-      switch (a->act) {
-      case GHR_ACT_RELU: GHR_DWCONV_PAIR_ROWS(GHR_ACT_RELU); break;
-      case GHR_ACT_RELU6: GHR_DWCONV_PAIR_ROWS(GHR_ACT_RELU6); break;
-      case GHR_ACT_HARD_SIGMOID: GHR_DWCONV_PAIR_ROWS(GHR_ACT_HARD_SIGMOID); break;
-      case GHR_ACT_HARD_SWISH: GHR_DWCONV_PAIR_ROWS(GHR_ACT_HARD_SWISH); break;
-      default: GHR_DWCONV_PAIR_ROWS(GHR_ACT_NONE);
+#pragma GCC unroll 8
+      for (int j = 0; j < R; ++j) acc[j] = ghr_vadd(acc[j], acc2[j]);
+      float *d = c.dst + (size_t)y0 * ow;
+      const float *r = c.res ? c.res + (size_t)y0 * ow : NULL;
+      if (G == 1) {
+        ghr_dwconv_out_rows(R, acc, d, r, (size_t)ow, n_rows, ow, a->act);
+        continue;
       }
-#undef GHR_DWCONV_PAIR_ROWS
+#pragma GCC unroll 8
+      for (int j = 0; j < R; ++j) {
+        if (j >= n_rows) break;
+        const size_t row = (size_t)(y0 + j) * ow;
+        if (c.res)
+          acc[j] = ghr_vadd(acc[j], ghr_dwconv_lanes_load(G, c.res + row,
+                                                          q.res + row, out_m, at, to_back));
+        acc[j] = ghr_vactivate(acc[j], a->act);
+        _mm256_mask_storeu_ps(c.dst + row, (__mmask8)out_m,
+                              _mm512_castps512_ps256(acc[j]));
+        if (two) {
+          const __m256 hi = _mm512_extractf32x8_ps(acc[j], 1);
+          _mm256_mask_storeu_ps(q.dst + row, (__mmask8)out_m,
+                                at ? _mm256_permutexvar_ps(to_front, hi) : hi);
+        }
+      }
     }
   }
 }
@@ -853,9 +875,14 @@ GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2)
 #if defined(GHR_ISA_AVX512)
-GHR_DWCONV_NOINLINE static void ghr_dwconv_pairs_3(const GhrDwCall *a) {
-  ghr_dwconv_pairs(3, 3, 7, a);
-}
+#define GHR_DWCONV_LANES(name, k, G, R)                      \
+  GHR_DWCONV_NOINLINE static void name(const GhrDwCall *a) { \
+    ghr_dwconv_lanes_all(k, k, G, R, a);                     \
+  }
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1, 3, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2, 3, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1, 5, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2, 5, 2, 7)
 #endif
 
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
@@ -869,8 +896,12 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
   const int small = kh <= GHR_DWCONV_MAX_K && kw <= GHR_DWCONV_MAX_K;
   GhrDwTile tile;
 #if defined(GHR_ISA_AVX512)
-  if (kh == 3 && kw == 3 && ghr_dwconv_pairs_fit(&a)) {
-    ghr_dwconv_pairs_3(&a);
+  // 3x3 and 5x5: the lanes layout where it applies.
+  const int group = kh == kw && (kh == 3 || kh == 5) ? ghr_dwconv_lanes_group(&a)
+                                                     : 0;
+  if (group) {
+    (kh == 3 ? (group == 2 ? ghr_dwconv_lanes_3_2 : ghr_dwconv_lanes_3_1)
+             : (group == 2 ? ghr_dwconv_lanes_5_2 : ghr_dwconv_lanes_5_1))(&a);
     return;
   }
 #endif
