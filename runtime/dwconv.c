@@ -677,20 +677,27 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
 enum { GHR_DWCONV_HALF = GHR_VW / 2 };
 
 // The channels per vector of the lanes layout for a call, 0 where it does
-// not apply: stride 1, padding kw/2, rows at most a vector wide; two
+// not apply: padding kw/2; stride 1 on rows at most a vector wide, two
 // channels where the columns that one row's taps read past it stay clear
-// of the other row.
+// of the other row; stride 2 on rows at most two vectors wide, two
+// channels where a row fits a vector.
 static int ghr_dwconv_lanes_group(const GhrDwCall *a) {
-  if (a->sh != 1 || a->sw != 1 || a->pw != a->kw / 2 || a->iw > GHR_VW ||
-      a->ow > GHR_VW)
-    return 0;
+  if (a->pw != a->kw / 2 || a->sh != a->sw || a->sw > 2) return 0;
+  if (a->sw == 2) {
+    if (a->iw > 2 * GHR_VW || a->ow > GHR_VW) return 0;
+    return a->oc >= 2 && a->iw <= GHR_VW && a->ow <= GHR_DWCONV_HALF ? 2 : 1;
+  }
+  if (a->iw > GHR_VW || a->ow > GHR_VW) return 0;
   const int clear = 2 * a->iw + a->pw <= GHR_VW &&
                     a->iw + a->ow + a->kw - 1 - a->pw <= GHR_VW;
   return a->oc >= 2 && a->ow <= a->iw && clear ? 2 : 1;
 }
 
-// x in the lanes of channel 0, y in those of channel 1 (G = 2).
-static inline __m512 ghr_dwconv_pair(float x, float y) {
+// x in the lanes of channel 0, y in those of channel 1 (G = 2): the low
+// and the high half, or (stride 2) as ghr_dwconv_evens leaves them.
+static inline __m512 ghr_dwconv_pair(const int sw, float x, float y) {
+  if (sw == 2)  // a0 a2 b0 b2 | a4 a6 b4 b6 | ..
+    return _mm512_mask_blend_ps(0xcccc, _mm512_set1_ps(x), _mm512_set1_ps(y));
   return _mm512_insertf32x8(_mm512_set1_ps(x), _mm256_set1_ps(y), 1);
 }
 
@@ -720,16 +727,41 @@ GHR_DWCONV_INLINE __m512 ghr_dwconv_shift(__m512 v, int s) {
   }
 }
 
+// Stride 2, the tap columns of one input row (columns 0 .. 15 in lo and
+// 16 .. 31 in hi, or with G = 2 a row of each channel) in the order of
+// ghr_dwconv_evens: tap column kx = pw + s reads column 2x + s, the even
+// or odd columns of the row shifted by s rounded down to even.
+GHR_DWCONV_INLINE void ghr_dwconv_lanes_taps2(const int kw, const int G,
+                                              __m512 lo, __m512 hi,
+                                              ghr_vec *tv) {
+  const __m512i z = _mm512_setzero_si512();
+  const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+  // The row shifted right (columns -2 ..) and left (columns 2 ..).
+  const __m512 right_lo = _mm512_castsi512_ps(_mm512_alignr_epi32(l, z, 14));
+  const __m512 right_hi = _mm512_castsi512_ps(
+      G == 1 ? _mm512_alignr_epi32(h, l, 14) : _mm512_alignr_epi32(h, z, 14));
+  const __m512 left_lo = _mm512_castsi512_ps(
+      G == 1 ? _mm512_alignr_epi32(h, l, 2) : _mm512_alignr_epi32(z, l, 2));
+  const __m512 left_hi = _mm512_castsi512_ps(_mm512_alignr_epi32(z, h, 2));
+#pragma GCC unroll 8
+  for (int kx = 0; kx < kw; ++kx) {
+    const int s = kx - kw / 2;  // -2 .. 2
+    const __m512 a = s < 0 ? right_lo : s >= 2 ? left_lo : lo;
+    const __m512 b = s < 0 ? right_hi : s >= 2 ? left_hi : hi;
+    tv[kx] = (s + 2) % 2 == 0 ? ghr_dwconv_evens(a, b) : ghr_dwconv_odds(a, b);
+  }
+}
+
 // Every output channel of a call, G at a time, R rows at a time; kernel
 // kh x kw, padding pw = kw/2 (constants).
 GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
-                                            const int G, const int R,
-                                            const GhrDwCall *a) {
+                                            const int sw, const int G,
+                                            const int R, const GhrDwCall *a) {
   const int ih = a->ih, iw = a->iw, oh = a->oh, ow = a->ow, pw = kw / 2;
   // Channel 1 from the high half's first lane where its padding fits
   // before it (always for 3x3, where two rows fit), else up to the last
   // lane.
-  const int at = kw <= 3 || (iw + pw <= GHR_DWCONV_HALF &&
+  const int at = kw <= 3 || sw == 2 || (iw + pw <= GHR_DWCONV_HALF &&
                              ow + kw - 1 - pw <= GHR_DWCONV_HALF)
                      ? 0
                      : GHR_DWCONV_HALF - iw;
@@ -746,9 +778,9 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
 #pragma GCC unroll 32
     for (int t = 0; t < kh * kw; ++t)
       wv[t] = G == 1 ? ghr_vset1(c.w[t] * c.scale)
-                     : ghr_dwconv_pair(c.w[t] * c.scale, q.w[t] * q.scale);
+                     : ghr_dwconv_pair(sw, c.w[t] * c.scale, q.w[t] * q.scale);
     const ghr_vec b = G == 1 ? ghr_vset1(c.bias)
-                             : ghr_dwconv_pair(c.bias, q.bias);
+                             : ghr_dwconv_pair(sw, c.bias, q.bias);
     for (int y0 = 0; y0 < oh; y0 += R) {
       // Two sums per output row, as in ghr_dwconv_rows_step.
       ghr_vec acc[GHR_DWCONV_ROWS], acc2[GHR_DWCONV_ROWS];
@@ -758,28 +790,43 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
         acc2[j] = ghr_vzero();
       }
 #pragma GCC unroll 20
-      for (int i = 0; i < R - 1 + kh; ++i) {
-        const int iy = y0 - a->ph + i;
+      for (int i = 0; i < (R - 1) * sw + kh; ++i) {
+        const int iy = y0 * sw - a->ph + i;
         if (iy < 0 || iy >= ih) continue;  // a padding row
-        const ghr_vec v = ghr_dwconv_lanes_load(
-            G, c.src + (size_t)iy * iw, q.src + (size_t)iy * iw, in_m, at, to_back);
+        const float *p = c.src + (size_t)iy * iw, *pq = q.src + (size_t)iy * iw;
+        ghr_vec tv[GHR_DWCONV_MAX_K];
+        if (sw == 1) {
+          const ghr_vec v = ghr_dwconv_lanes_load(G, p, pq, in_m, at, to_back);
+#pragma GCC unroll 8
+          for (int kx = 0; kx < kw; ++kx) tv[kx] = ghr_dwconv_shift(v, kx - pw);
+        } else {
+          const ghr_vec lo = _mm512_maskz_loadu_ps(in_m, p);
+          const ghr_vec hi =
+              G == 2    ? _mm512_maskz_loadu_ps(in_m, pq)
+              : iw > 16 ? _mm512_maskz_loadu_ps(
+                              (__mmask16)ghr_dwconv_lanes(0, iw - 16), p + 16)
+                        : ghr_vzero();
+          ghr_dwconv_lanes_taps2(kw, G, lo, hi, tv);
+        }
 #pragma GCC unroll 8
         for (int kx = 0; kx < kw; ++kx) {
-          const ghr_vec tv = ghr_dwconv_shift(v, kx - pw);
 #pragma GCC unroll 8
           for (int j = 0; j < R; ++j) {
-            const int ky = i - j;
+            const int ky = i - j * sw;
             if (ky < 0 || ky >= kh) continue;
             if (ky % 2 == 0)
-              acc[j] = ghr_vfma(wv[ky * kw + kx], tv, acc[j]);
+              acc[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc[j]);
             else
-              acc2[j] = ghr_vfma(wv[ky * kw + kx], tv, acc2[j]);
+              acc2[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc2[j]);
           }
         }
       }
       const int n_rows = oh - y0 < R ? oh - y0 : R;
 #pragma GCC unroll 8
-      for (int j = 0; j < R; ++j) acc[j] = ghr_vadd(acc[j], acc2[j]);
+      for (int j = 0; j < R; ++j) {
+        acc[j] = ghr_vadd(acc[j], acc2[j]);
+        if (sw == 2) acc[j] = ghr_dwconv_order(acc[j]);
+      }
       float *d = c.dst + (size_t)y0 * ow;
       const float *r = c.res ? c.res + (size_t)y0 * ow : NULL;
       if (G == 1) {
@@ -875,14 +922,18 @@ GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2)
 #if defined(GHR_ISA_AVX512)
-#define GHR_DWCONV_LANES(name, k, G, R)                      \
+#define GHR_DWCONV_LANES(name, k, s, G, R)                   \
   GHR_DWCONV_NOINLINE static void name(const GhrDwCall *a) { \
-    ghr_dwconv_lanes_all(k, k, G, R, a);                     \
+    ghr_dwconv_lanes_all(k, k, s, G, R, a);                  \
   }
-GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1, 3, 1, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2, 3, 2, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1, 5, 1, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2, 5, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_g1, 3, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_g2, 3, 1, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_g1, 5, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_g2, 5, 1, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g1, 3, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g2, 3, 2, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g1, 5, 2, 1, 4)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g2, 5, 2, 2, 4)
 #endif
 
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
@@ -900,8 +951,12 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
   const int group = kh == kw && (kh == 3 || kh == 5) ? ghr_dwconv_lanes_group(&a)
                                                      : 0;
   if (group) {
-    (kh == 3 ? (group == 2 ? ghr_dwconv_lanes_3_2 : ghr_dwconv_lanes_3_1)
-             : (group == 2 ? ghr_dwconv_lanes_5_2 : ghr_dwconv_lanes_5_1))(&a);
+    static void (*const lanes[2][2][2])(const GhrDwCall *) = {
+        {{ghr_dwconv_lanes_3_1_g1, ghr_dwconv_lanes_3_1_g2},
+         {ghr_dwconv_lanes_3_2_g1, ghr_dwconv_lanes_3_2_g2}},
+        {{ghr_dwconv_lanes_5_1_g1, ghr_dwconv_lanes_5_1_g2},
+         {ghr_dwconv_lanes_5_2_g1, ghr_dwconv_lanes_5_2_g2}}};
+    lanes[kh == 5][sh == 2][group == 2](&a);
     return;
   }
 #endif
