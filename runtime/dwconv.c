@@ -1,14 +1,21 @@
 // Depthwise convolution, straight from the input planes: no padded copy of
 // the input, in_scale folded into the weights, the epilogue (residual,
-// activation) applied to each vector before it is stored. Two layouts:
+// activation) applied to each vector before it is stored. Three layouts:
 //
-// - channels (maps small enough that a tile of their channels fits the
-//   stack: 14x14 and 7x7 with AVX-512): GHR_VW output channels at once, a
-//   lane each. Their input planes are transposed into a zero-padded tile of
-//   vectors; every output is then a multiply-add per tap of an aligned
-//   vector of the tile, whatever the stride or the width of the map, and
-//   the sums are transposed back to the output planes. Small maps have many
-//   channels: nothing is set up per channel, no lane idles at a row's end.
+// - lanes (AVX-512; 3x3 and 5x5 kernels, padding k/2, output rows that fit
+//   a vector: 7x7 and 14x14 maps, 28x28 of stride 2): one or two
+//   channels' rows in a vector, each input row loaded once, zeros around
+//   it; its tap columns are that vector shifted by lanes (stride 2: then
+//   split into even and odd columns); R output rows computed together.
+//   Nothing is masked per tap, nothing transposed.
+// - channels (other maps small enough that a tile of their channels fits
+//   the stack: 14x14 and 7x7 with AVX-512): GHR_VW output channels at
+//   once, a lane each. Their input planes are transposed into a
+//   zero-padded tile of vectors; every output is then a multiply-add per
+//   tap of an aligned vector of the tile, whatever the stride or the width
+//   of the map, and the sums are transposed back to the output planes.
+//   Small maps have many channels: nothing is set up per channel, no lane
+//   idles at a row's end.
 // - rows (larger maps): a vector is GHR_VW output columns of one row, from
 //   unaligned loads of the input plane at the offsets of the taps. R output
 //   rows are computed together, each input row they read loaded once per
@@ -26,7 +33,7 @@
 // (or the channels layout, where it fits).
 //
 // Stack: the channels layout's tile, GHR_DWCONV_TILE_FLOATS floats (34 KB),
-// and its input map; the rows layout uses a few hundred bytes.
+// and its input map; the rows and lanes layouts use a few hundred bytes.
 #include "ghr.h"
 #include "ghr_kernels.h"
 #include "ghr_simd.h"
@@ -664,15 +671,17 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
 
 // ---- Lanes layout (AVX-512) ----
 
-// Maps of stride 1 at most a vector wide (14x14, 7x7): G output channels
-// per vector (G = 2 where two rows and their padding fit), a row of each
-// in its lanes: channel 0 from lane 0, channel 1 up to the last lane. Each
-// input row is loaded once, the lanes around it zero (the padding); its
-// tap columns are that vector shifted by a lane or two, zeros shifted in;
-// R output rows are computed together, as in the rows layout. Against the
-// channels layout: no tile, no transposes, the input read and the output
-// written once; against the rows layout: one load per input row, none
-// masked per tap.
+// Maps whose output rows fit a vector (stride 1: 14x14, 7x7; stride 2:
+// 28x28, 14x14), padding kw/2: G output channels per vector (G = 2 where
+// two rows and their padding fit), a row of each in its lanes. Each input
+// row is loaded once (stride 2: two vectors, or one per channel), the
+// lanes past it zero (the padding); its tap columns are that row shifted
+// by a lane or two, zeros shifted in (stride 2: then split into its even
+// and odd columns as in the rows layout); R output rows are computed
+// together, as in the rows layout. Against the channels layout: no tile,
+// no transposes, the input read and the output written once; against the
+// rows layout: one load per input row, none masked per tap, few lanes idle
+// on narrow rows.
 #if defined(GHR_ISA_AVX512)
 enum { GHR_DWCONV_HALF = GHR_VW / 2 };
 
@@ -761,8 +770,10 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
   // Channel 1 from the high half's first lane where its padding fits
   // before it (always for 3x3, where two rows fit), else up to the last
   // lane.
-  const int at = kw <= 3 || sw == 2 || (iw + pw <= GHR_DWCONV_HALF &&
-                             ow + kw - 1 - pw <= GHR_DWCONV_HALF)
+  // (Stride 2: each channel's row in a vector of its own.)
+  const int at = kw <= 3 || sw == 2 ||
+                         (iw + pw <= GHR_DWCONV_HALF &&
+                          ow + kw - 1 - pw <= GHR_DWCONV_HALF)
                      ? 0
                      : GHR_DWCONV_HALF - iw;
   const __mmask16 in_m = (__mmask16)ghr_dwconv_lanes(0, iw);
@@ -793,18 +804,21 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
       for (int i = 0; i < (R - 1) * sw + kh; ++i) {
         const int iy = y0 * sw - a->ph + i;
         if (iy < 0 || iy >= ih) continue;  // a padding row
-        const float *p = c.src + (size_t)iy * iw, *pq = q.src + (size_t)iy * iw;
+        const float *p = c.src + (size_t)iy * iw;
+        const float *pq = q.src + (size_t)iy * iw;
         ghr_vec tv[GHR_DWCONV_MAX_K];
         if (sw == 1) {
           const ghr_vec v = ghr_dwconv_lanes_load(G, p, pq, in_m, at, to_back);
 #pragma GCC unroll 8
-          for (int kx = 0; kx < kw; ++kx) tv[kx] = ghr_dwconv_shift(v, kx - pw);
+          for (int kx = 0; kx < kw; ++kx)
+            tv[kx] = ghr_dwconv_shift(v, kx - pw);
         } else {
           const ghr_vec lo = _mm512_maskz_loadu_ps(in_m, p);
           const ghr_vec hi =
               G == 2    ? _mm512_maskz_loadu_ps(in_m, pq)
-              : iw > 16 ? _mm512_maskz_loadu_ps(
-                              (__mmask16)ghr_dwconv_lanes(0, iw - 16), p + 16)
+              : iw > GHR_VW
+                  ? _mm512_maskz_loadu_ps(
+                        (__mmask16)ghr_dwconv_lanes(0, iw - GHR_VW), p + GHR_VW)
                         : ghr_vzero();
           ghr_dwconv_lanes_taps2(kw, G, lo, hi, tv);
         }
@@ -835,11 +849,12 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
       }
 #pragma GCC unroll 8
       for (int j = 0; j < R; ++j) {
-        if (j >= n_rows) break;
+        if (j >= n_rows) continue;
         const size_t row = (size_t)(y0 + j) * ow;
         if (c.res)
           acc[j] = ghr_vadd(acc[j], ghr_dwconv_lanes_load(G, c.res + row,
-                                                          q.res + row, out_m, at, to_back));
+                                                          q.res + row, out_m,
+                                                          at, to_back));
         acc[j] = ghr_vactivate(acc[j], a->act);
         _mm256_mask_storeu_ps(c.dst + row, (__mmask8)out_m,
                               _mm512_castps512_ps256(acc[j]));
@@ -948,8 +963,8 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
   GhrDwTile tile;
 #if defined(GHR_ISA_AVX512)
   // 3x3 and 5x5: the lanes layout where it applies.
-  const int group = kh == kw && (kh == 3 || kh == 5) ? ghr_dwconv_lanes_group(&a)
-                                                     : 0;
+  const int group =
+      kh == kw && (kh == 3 || kh == 5) ? ghr_dwconv_lanes_group(&a) : 0;
   if (group) {
     static void (*const lanes[2][2][2])(const GhrDwCall *) = {
         {{ghr_dwconv_lanes_3_1_g1, ghr_dwconv_lanes_3_1_g2},
