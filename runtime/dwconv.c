@@ -686,7 +686,7 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
 enum { GHR_DWCONV_HALF = GHR_VW / 2 };
 
 // The channels per vector of the lanes layout for a call, 0 where it does
-// not apply: padding kw/2; stride 1 on rows at most a vector wide, two
+// not apply: padding kw/2; stride 1 on rows at most two vectors wide, two
 // channels where the columns that one row's taps read past it stay clear
 // of the other row; stride 2 on rows at most two vectors wide, two
 // channels where a row fits a vector.
@@ -696,7 +696,8 @@ static int ghr_dwconv_lanes_group(const GhrDwCall *a) {
     if (a->iw > 2 * GHR_VW || a->ow > GHR_VW) return 0;
     return a->oc >= 2 && a->iw <= GHR_VW && a->ow <= GHR_DWCONV_HALF ? 2 : 1;
   }
-  if (a->iw > GHR_VW || a->ow > GHR_VW) return 0;
+  if (a->iw > 2 * GHR_VW || a->ow > 2 * GHR_VW) return 0;
+  if (a->iw > GHR_VW || a->ow > GHR_VW) return 1;
   const int clear = 2 * a->iw + a->pw <= GHR_VW &&
                     a->iw + a->ow + a->kw - 1 - a->pw <= GHR_VW;
   return a->oc >= 2 && a->ow <= a->iw && clear ? 2 : 1;
@@ -736,6 +737,33 @@ GHR_DWCONV_INLINE __m512 ghr_dwconv_shift(__m512 v, int s) {
   }
 }
 
+// Lane l of the 2*VW lanes lo, hi: lane l + s (-2 <= s <= 2), zero past
+// them; to *l, *h.
+GHR_DWCONV_INLINE void ghr_dwconv_shift2(__m512 lo, __m512 hi, int s,
+                                         __m512 *l, __m512 *h) {
+  const __m512i x = _mm512_castps_si512(lo), y = _mm512_castps_si512(hi);
+  const __m512i z = _mm512_setzero_si512();
+  switch (s) {
+  case -2:
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(x, z, 14));
+    *h = _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 14));
+    return;
+  case -1:
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(x, z, 15));
+    *h = _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 15));
+    return;
+  case 1:
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 1));
+    *h = _mm512_castsi512_ps(_mm512_alignr_epi32(z, y, 1));
+    return;
+  case 2:
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 2));
+    *h = _mm512_castsi512_ps(_mm512_alignr_epi32(z, y, 2));
+    return;
+  default: *l = lo, *h = hi;
+  }
+}
+
 // Stride 2, the tap columns of one input row (columns 0 .. 15 in lo and
 // 16 .. 31 in hi, or with G = 2 a row of each channel) in the order of
 // ghr_dwconv_evens: tap column kx = pw + s reads column 2x + s, the even
@@ -762,10 +790,12 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_taps2(const int kw, const int G,
 }
 
 // Every output channel of a call, G at a time, R rows at a time; kernel
-// kh x kw, padding pw = kw/2 (constants).
+// kh x kw, padding pw = kw/2, V vectors per row (2: stride 1, G = 1, rows
+// past a vector) (constants).
 GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
                                             const int sw, const int G,
-                                            const int R, const GhrDwCall *a) {
+                                            const int V, const int R,
+                                            const GhrDwCall *a) {
   const int ih = a->ih, iw = a->iw, oh = a->oh, ow = a->ow, pw = kw / 2;
   // Channel 1 from the high half's first lane where its padding fits
   // before it (always for 3x3, where two rows fit), else up to the last
@@ -793,12 +823,13 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
     const ghr_vec b = G == 1 ? ghr_vset1(c.bias)
                              : ghr_dwconv_pair(sw, c.bias, q.bias);
     for (int y0 = 0; y0 < oh; y0 += R) {
-      // Two sums per output row, as in ghr_dwconv_rows_step.
+      // Two sums per output vector (one vector: even and odd tap rows, as
+      // in ghr_dwconv_rows_step; two: the row's two vectors).
       ghr_vec acc[GHR_DWCONV_ROWS], acc2[GHR_DWCONV_ROWS];
 #pragma GCC unroll 8
       for (int j = 0; j < R; ++j) {
         acc[j] = b;
-        acc2[j] = ghr_vzero();
+        acc2[j] = V == 2 ? b : ghr_vzero();
       }
 #pragma GCC unroll 20
       for (int i = 0; i < (R - 1) * sw + kh; ++i) {
@@ -806,8 +837,15 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
         if (iy < 0 || iy >= ih) continue;  // a padding row
         const float *p = c.src + (size_t)iy * iw;
         const float *pq = q.src + (size_t)iy * iw;
-        ghr_vec tv[GHR_DWCONV_MAX_K];
-        if (sw == 1) {
+        ghr_vec tv[GHR_DWCONV_MAX_K], tv2[GHR_DWCONV_MAX_K];
+        if (V == 2) {
+          const ghr_vec lo = _mm512_maskz_loadu_ps(in_m, p);
+          const ghr_vec hi = _mm512_maskz_loadu_ps(
+              (__mmask16)ghr_dwconv_lanes(0, iw - GHR_VW), p + GHR_VW);
+#pragma GCC unroll 8
+          for (int kx = 0; kx < kw; ++kx)
+            ghr_dwconv_shift2(lo, hi, kx - pw, &tv[kx], &tv2[kx]);
+        } else if (sw == 1) {
           const ghr_vec v = ghr_dwconv_lanes_load(G, p, pq, in_m, at, to_back);
 #pragma GCC unroll 8
           for (int kx = 0; kx < kw; ++kx)
@@ -828,7 +866,10 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
           for (int j = 0; j < R; ++j) {
             const int ky = i - j * sw;
             if (ky < 0 || ky >= kh) continue;
-            if (ky % 2 == 0)
+            if (V == 2) {
+              acc[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc[j]);
+              acc2[j] = ghr_vfma(wv[ky * kw + kx], tv2[kx], acc2[j]);
+            } else if (ky % 2 == 0)
               acc[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc[j]);
             else
               acc2[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc2[j]);
@@ -838,11 +879,17 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
       const int n_rows = oh - y0 < R ? oh - y0 : R;
 #pragma GCC unroll 8
       for (int j = 0; j < R; ++j) {
-        acc[j] = ghr_vadd(acc[j], acc2[j]);
+        if (V == 1) acc[j] = ghr_vadd(acc[j], acc2[j]);
         if (sw == 2) acc[j] = ghr_dwconv_order(acc[j]);
       }
       float *d = c.dst + (size_t)y0 * ow;
       const float *r = c.res ? c.res + (size_t)y0 * ow : NULL;
+      if (V == 2) {
+        ghr_dwconv_out_rows(R, acc, d, r, (size_t)ow, n_rows, GHR_VW, a->act);
+        ghr_dwconv_out_rows(R, acc2, d + GHR_VW, r ? r + GHR_VW : NULL,
+                            (size_t)ow, n_rows, ow - GHR_VW, a->act);
+        continue;
+      }
       if (G == 1) {
         ghr_dwconv_out_rows(R, acc, d, r, (size_t)ow, n_rows, ow, a->act);
         continue;
@@ -937,18 +984,20 @@ GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2)
 #if defined(GHR_ISA_AVX512)
-#define GHR_DWCONV_LANES(name, k, s, G, R)                   \
+#define GHR_DWCONV_LANES(name, k, s, G, V, R)                \
   GHR_DWCONV_NOINLINE static void name(const GhrDwCall *a) { \
-    ghr_dwconv_lanes_all(k, k, s, G, R, a);                  \
+    ghr_dwconv_lanes_all(k, k, s, G, V, R, a);               \
   }
-GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_g1, 3, 1, 1, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_g2, 3, 1, 2, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_g1, 5, 1, 1, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_g2, 5, 1, 2, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g1, 3, 2, 1, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g2, 3, 2, 2, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g1, 5, 2, 1, 7)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g2, 5, 2, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_g1, 3, 1, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_g2, 3, 1, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_v2, 3, 1, 1, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_g1, 5, 1, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_g2, 5, 1, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_v2, 5, 1, 1, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g1, 3, 2, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g2, 3, 2, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g1, 5, 2, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g2, 5, 2, 2, 1, 7)
 #endif
 
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
@@ -966,12 +1015,16 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
   const int group =
       kh == kw && (kh == 3 || kh == 5) ? ghr_dwconv_lanes_group(&a) : 0;
   if (group) {
-    static void (*const lanes[2][2][2])(const GhrDwCall *) = {
-        {{ghr_dwconv_lanes_3_1_g1, ghr_dwconv_lanes_3_1_g2},
-         {ghr_dwconv_lanes_3_2_g1, ghr_dwconv_lanes_3_2_g2}},
-        {{ghr_dwconv_lanes_5_1_g1, ghr_dwconv_lanes_5_1_g2},
-         {ghr_dwconv_lanes_5_2_g1, ghr_dwconv_lanes_5_2_g2}}};
-    lanes[kh == 5][sh == 2][group == 2](&a);
+    // Stride-1 rows past a vector: two vectors of one channel each.
+    const int wide = sh == 1 && ow > GHR_VW;
+    static void (*const lanes[2][2][3])(const GhrDwCall *) = {
+        {{ghr_dwconv_lanes_3_1_g1, ghr_dwconv_lanes_3_1_g2,
+          ghr_dwconv_lanes_3_1_v2},
+         {ghr_dwconv_lanes_3_2_g1, ghr_dwconv_lanes_3_2_g2, NULL}},
+        {{ghr_dwconv_lanes_5_1_g1, ghr_dwconv_lanes_5_1_g2,
+          ghr_dwconv_lanes_5_1_v2},
+         {ghr_dwconv_lanes_5_2_g1, ghr_dwconv_lanes_5_2_g2, NULL}}};
+    lanes[kh == 5][sh == 2][wide ? 2 : group - 1](&a);
     return;
   }
 #endif
