@@ -688,12 +688,13 @@ enum { GHR_DWCONV_HALF = GHR_VW / 2 };
 // The channels per vector of the lanes layout for a call, 0 where it does
 // not apply: padding kw/2; stride 1 on rows at most two vectors wide, two
 // channels where the columns that one row's taps read past it stay clear
-// of the other row; stride 2 on rows at most two vectors wide, two
+// of the other row; stride 2 on rows at most four vectors wide, two
 // channels where a row fits a vector.
 static int ghr_dwconv_lanes_group(const GhrDwCall *a) {
   if (a->pw != a->kw / 2 || a->sh != a->sw || a->sw > 2) return 0;
   if (a->sw == 2) {
-    if (a->iw > 2 * GHR_VW || a->ow > GHR_VW) return 0;
+    if (a->iw > 4 * GHR_VW || a->ow > 2 * GHR_VW) return 0;
+    if (a->iw > 2 * GHR_VW || a->ow > GHR_VW) return 1;
     return a->oc >= 2 && a->iw <= GHR_VW && a->ow <= GHR_DWCONV_HALF ? 2 : 1;
   }
   if (a->iw > 2 * GHR_VW || a->ow > 2 * GHR_VW) return 0;
@@ -765,21 +766,26 @@ GHR_DWCONV_INLINE void ghr_dwconv_shift2(__m512 lo, __m512 hi, int s,
 }
 
 // Stride 2, the tap columns of one input row (columns 0 .. 15 in lo and
-// 16 .. 31 in hi, or with G = 2 a row of each channel) in the order of
+// 16 .. 31 in hi, the 16 before them in prev and after them in next, or
+// with G = 2 a row of each channel in lo and hi) in the order of
 // ghr_dwconv_evens: tap column kx = pw + s reads column 2x + s, the even
 // or odd columns of the row shifted by s rounded down to even.
 GHR_DWCONV_INLINE void ghr_dwconv_lanes_taps2(const int kw, const int G,
-                                              __m512 lo, __m512 hi,
+                                              __m512 prev, __m512 lo,
+                                              __m512 hi, __m512 next,
                                               ghr_vec *tv) {
   const __m512i z = _mm512_setzero_si512();
   const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+  const __m512i p = _mm512_castps_si512(prev), n = _mm512_castps_si512(next);
   // The row shifted right (columns -2 ..) and left (columns 2 ..).
-  const __m512 right_lo = _mm512_castsi512_ps(_mm512_alignr_epi32(l, z, 14));
+  const __m512 right_lo = _mm512_castsi512_ps(
+      G == 1 ? _mm512_alignr_epi32(l, p, 14) : _mm512_alignr_epi32(l, z, 14));
   const __m512 right_hi = _mm512_castsi512_ps(
       G == 1 ? _mm512_alignr_epi32(h, l, 14) : _mm512_alignr_epi32(h, z, 14));
   const __m512 left_lo = _mm512_castsi512_ps(
       G == 1 ? _mm512_alignr_epi32(h, l, 2) : _mm512_alignr_epi32(z, l, 2));
-  const __m512 left_hi = _mm512_castsi512_ps(_mm512_alignr_epi32(z, h, 2));
+  const __m512 left_hi = _mm512_castsi512_ps(
+      G == 1 ? _mm512_alignr_epi32(n, h, 2) : _mm512_alignr_epi32(z, h, 2));
 #pragma GCC unroll 8
   for (int kx = 0; kx < kw; ++kx) {
     const int s = kx - kw / 2;  // -2 .. 2
@@ -790,7 +796,7 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_taps2(const int kw, const int G,
 }
 
 // Every output channel of a call, G at a time, R rows at a time; kernel
-// kh x kw, padding pw = kw/2, V vectors per row (2: stride 1, G = 1, rows
+// kh x kw, padding pw = kw/2, V vectors per output row (2: G = 1, rows
 // past a vector) (constants).
 GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
                                             const int sw, const int G,
@@ -838,7 +844,16 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
         const float *p = c.src + (size_t)iy * iw;
         const float *pq = q.src + (size_t)iy * iw;
         ghr_vec tv[GHR_DWCONV_MAX_K], tv2[GHR_DWCONV_MAX_K];
-        if (V == 2) {
+        if (V == 2 && sw == 2) {
+          ghr_vec v[4];  // the row's columns 0 .. 63
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k)
+            v[k] = _mm512_maskz_loadu_ps(
+                (__mmask16)ghr_dwconv_lanes(0, iw - k * GHR_VW),
+                p + (iw > k * GHR_VW ? k * GHR_VW : 0));
+          ghr_dwconv_lanes_taps2(kw, G, ghr_vzero(), v[0], v[1], v[2], tv);
+          ghr_dwconv_lanes_taps2(kw, G, v[1], v[2], v[3], ghr_vzero(), tv2);
+        } else if (V == 2) {
           const ghr_vec lo = _mm512_maskz_loadu_ps(in_m, p);
           const ghr_vec hi = _mm512_maskz_loadu_ps(
               (__mmask16)ghr_dwconv_lanes(0, iw - GHR_VW), p + GHR_VW);
@@ -858,7 +873,7 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
                   ? _mm512_maskz_loadu_ps(
                         (__mmask16)ghr_dwconv_lanes(0, iw - GHR_VW), p + GHR_VW)
                         : ghr_vzero();
-          ghr_dwconv_lanes_taps2(kw, G, lo, hi, tv);
+          ghr_dwconv_lanes_taps2(kw, G, ghr_vzero(), lo, hi, ghr_vzero(), tv);
         }
 #pragma GCC unroll 8
         for (int kx = 0; kx < kw; ++kx) {
@@ -881,6 +896,7 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
       for (int j = 0; j < R; ++j) {
         if (V == 1) acc[j] = ghr_vadd(acc[j], acc2[j]);
         if (sw == 2) acc[j] = ghr_dwconv_order(acc[j]);
+        if (sw == 2 && V == 2) acc2[j] = ghr_dwconv_order(acc2[j]);
       }
       float *d = c.dst + (size_t)y0 * ow;
       const float *r = c.res ? c.res + (size_t)y0 * ow : NULL;
@@ -998,6 +1014,8 @@ GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g1, 3, 2, 1, 1, 7)
 GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g2, 3, 2, 2, 1, 7)
 GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g1, 5, 2, 1, 1, 7)
 GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g2, 5, 2, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_v2, 3, 2, 1, 2, 4)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_v2, 5, 2, 1, 2, 4)
 #endif
 
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
@@ -1015,15 +1033,17 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
   const int group =
       kh == kw && (kh == 3 || kh == 5) ? ghr_dwconv_lanes_group(&a) : 0;
   if (group) {
-    // Stride-1 rows past a vector: two vectors of one channel each.
-    const int wide = sh == 1 && ow > GHR_VW;
+    // Output rows past a vector: two vectors of one channel each.
+    const int wide = ow > GHR_VW;
     static void (*const lanes[2][2][3])(const GhrDwCall *) = {
         {{ghr_dwconv_lanes_3_1_g1, ghr_dwconv_lanes_3_1_g2,
           ghr_dwconv_lanes_3_1_v2},
-         {ghr_dwconv_lanes_3_2_g1, ghr_dwconv_lanes_3_2_g2, NULL}},
+         {ghr_dwconv_lanes_3_2_g1, ghr_dwconv_lanes_3_2_g2,
+          ghr_dwconv_lanes_3_2_v2}},
         {{ghr_dwconv_lanes_5_1_g1, ghr_dwconv_lanes_5_1_g2,
           ghr_dwconv_lanes_5_1_v2},
-         {ghr_dwconv_lanes_5_2_g1, ghr_dwconv_lanes_5_2_g2, NULL}}};
+         {ghr_dwconv_lanes_5_2_g1, ghr_dwconv_lanes_5_2_g2,
+          ghr_dwconv_lanes_5_2_v2}}};
     lanes[kh == 5][sh == 2][wide ? 2 : group - 1](&a);
     return;
   }

@@ -136,13 +136,13 @@ static int dw_check_all(void) {
     }
   // The lanes layout (AVX-512: rows of one or two channels in a vector)
   // and the layouts beside it: stride 1 and 2, 3x3 and 5x5, maps from one
-  // pixel to past two vectors of 16 wide, padding kw/2 and 0, 1, 2 beside
-  // it, odd and even channel counts (one channel left for the last
-  // vector), mult and cut outputs, shuffle, scale, residual, bias, every
-  // activation.
-  for (int w = 1; w <= 34; ++w)
+  // pixel to past two (stride 2: four) vectors of 16 wide, padding kw/2
+  // and 0, 1, 2 beside it, odd and even channel counts (one channel left
+  // for the last vector), mult and cut outputs, shuffle, scale, residual,
+  // bias, every activation.
+  for (int w = 1; w <= 66; ++w)
     for (int k = 3; k <= 5; k += 2)
-      for (int s = 1; s <= 2; ++s)
+      for (int s = 1 + (w > 34); s <= 2; ++s)
         for (int v = 0; v < 3; ++v) {
           const int h = w <= 9 ? w : 1 + (w + v) % 9;
           const int pads[3] = {k / 2, (w + k) % 3, 2 - (w + k) % 2};
