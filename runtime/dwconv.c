@@ -1015,7 +1015,7 @@ GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g2, 3, 2, 2, 1, 7)
 GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g1, 5, 2, 1, 1, 7)
 GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g2, 5, 2, 2, 1, 7)
 GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_v2, 3, 2, 1, 2, 4)
-GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_v2, 5, 2, 1, 2, 4)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_v2, 5, 2, 1, 2, 7)
 #endif
 
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
