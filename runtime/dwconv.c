@@ -2,12 +2,12 @@
 // the input, in_scale folded into the weights, the epilogue (residual,
 // activation) applied to each vector before it is stored. Three layouts:
 //
-// - lanes (AVX-512; 3x3 and 5x5 kernels, padding k/2, output rows that fit
-//   a vector: 7x7 and 14x14 maps, 28x28 of stride 2): one or two
-//   channels' rows in a vector, each input row loaded once, zeros around
-//   it; its tap columns are that vector shifted by lanes (stride 2: then
-//   split into even and odd columns); R output rows computed together.
-//   Nothing is masked per tap, nothing transposed.
+// - lanes (AVX-512; 3x3 and 5x5 kernels, padding k/2, output rows of at
+//   most two vectors: maps up to 28x28, 56x56 of stride 2): one or two
+//   channels' rows in a vector (or a row in two), each input row loaded
+//   once, zeros around it; its tap columns are those vectors shifted by
+//   lanes (stride 2: then split into even and odd columns); R output rows
+//   computed together. Nothing is masked per tap, nothing transposed.
 // - channels (other maps small enough that a tile of their channels fits
 //   the stack: 14x14 and 7x7 with AVX-512): GHR_VW output channels at
 //   once, a lane each. Their input planes are transposed into a
@@ -671,10 +671,11 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
 
 // ---- Lanes layout (AVX-512) ----
 
-// Maps whose output rows fit a vector (stride 1: 14x14, 7x7; stride 2:
-// 28x28, 14x14), padding kw/2: G output channels per vector (G = 2 where
-// two rows and their padding fit), a row of each in its lanes. Each input
-// row is loaded once (stride 2: two vectors, or one per channel), the
+// Maps whose output rows fit two vectors (stride 1: 28x28 and smaller;
+// stride 2: 56x56 and smaller), padding kw/2: G output channels per
+// vector (G = 2 where two rows and their padding fit), a row of each in
+// its lanes, or (V = 2) an output row in two vectors. Each input row is
+// loaded once (stride 2: two or four vectors, or one per channel), the
 // lanes past it zero (the padding); its tap columns are that row shifted
 // by a lane or two, zeros shifted in (stride 2: then split into its even
 // and odd columns as in the rows layout); R output rows are computed
