@@ -806,8 +806,7 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
   const int ih = a->ih, iw = a->iw, oh = a->oh, ow = a->ow, pw = kw / 2;
   // Channel 1 from the high half's first lane where its padding fits
   // before it (always for 3x3, where two rows fit), else up to the last
-  // lane.
-  // (Stride 2: each channel's row in a vector of its own.)
+  // lane (stride 2: each channel's row in a vector of its own).
   const int at = kw <= 3 || sw == 2 ||
                          (iw + pw <= GHR_DWCONV_HALF &&
                           ow + kw - 1 - pw <= GHR_DWCONV_HALF)
@@ -868,12 +867,11 @@ GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
             tv[kx] = ghr_dwconv_shift(v, kx - pw);
         } else {
           const ghr_vec lo = _mm512_maskz_loadu_ps(in_m, p);
-          const ghr_vec hi =
-              G == 2    ? _mm512_maskz_loadu_ps(in_m, pq)
-              : iw > GHR_VW
-                  ? _mm512_maskz_loadu_ps(
-                        (__mmask16)ghr_dwconv_lanes(0, iw - GHR_VW), p + GHR_VW)
-                        : ghr_vzero();
+          const __mmask16 hi_m = (__mmask16)ghr_dwconv_lanes(0, iw - GHR_VW);
+          const ghr_vec hi = G == 2        ? _mm512_maskz_loadu_ps(in_m, pq)
+                             : iw > GHR_VW ? _mm512_maskz_loadu_ps(hi_m,
+                                                                   p + GHR_VW)
+                                           : ghr_vzero();
           ghr_dwconv_lanes_taps2(kw, G, ghr_vzero(), lo, hi, ghr_vzero(), tv);
         }
 #pragma GCC unroll 8
