@@ -1,14 +1,21 @@
 // Depthwise convolution, straight from the input planes: no padded copy of
 // the input, in_scale folded into the weights, the epilogue (residual,
-// activation) applied to each vector before it is stored. Two layouts:
+// activation) applied to each vector before it is stored. Three layouts:
 //
-// - channels (maps small enough that a tile of their channels fits the
-//   stack: 14x14 and 7x7 with AVX-512): GHR_VW output channels at once, a
-//   lane each. Their input planes are transposed into a zero-padded tile of
-//   vectors; every output is then a multiply-add per tap of an aligned
-//   vector of the tile, whatever the stride or the width of the map, and
-//   the sums are transposed back to the output planes. Small maps have many
-//   channels: nothing is set up per channel, no lane idles at a row's end.
+// - lanes (AVX-512; 3x3 and 5x5 kernels, padding k/2, output rows of at
+//   most two vectors: maps up to 28x28, 56x56 of stride 2): one or two
+//   channels' rows in a vector (or a row in two), each input row loaded
+//   once, zeros around it; its tap columns are those vectors shifted by
+//   lanes (stride 2: then split into even and odd columns); R output rows
+//   computed together. Nothing is masked per tap, nothing transposed.
+// - channels (other maps small enough that a tile of their channels fits
+//   the stack: 14x14 and 7x7 with AVX-512): GHR_VW output channels at
+//   once, a lane each. Their input planes are transposed into a
+//   zero-padded tile of vectors; every output is then a multiply-add per
+//   tap of an aligned vector of the tile, whatever the stride or the width
+//   of the map, and the sums are transposed back to the output planes.
+//   Small maps have many channels: nothing is set up per channel, no lane
+//   idles at a row's end.
 // - rows (larger maps): a vector is GHR_VW output columns of one row, from
 //   unaligned loads of the input plane at the offsets of the taps. R output
 //   rows are computed together, each input row they read loaded once per
@@ -26,7 +33,7 @@
 // (or the channels layout, where it fits).
 //
 // Stack: the channels layout's tile, GHR_DWCONV_TILE_FLOATS floats (34 KB),
-// and its input map; the rows layout uses a few hundred bytes.
+// and its input map; the rows and lanes layouts use a few hundred bytes.
 #include "ghr.h"
 #include "ghr_kernels.h"
 #include "ghr_simd.h"
@@ -662,6 +669,268 @@ static void ghr_dwconv_tiles(const GhrDwCall *a, const GhrDwTile *t) {
   }
 }
 
+// ---- Lanes layout (AVX-512) ----
+
+// Maps whose output rows fit two vectors (stride 1: 28x28 and smaller;
+// stride 2: 56x56 and smaller), padding kw/2: G output channels per
+// vector (G = 2 where two rows and their padding fit), a row of each in
+// its lanes, or (V = 2) an output row in two vectors. Each input row is
+// loaded once (stride 2: two or four vectors, or one per channel), the
+// lanes past it zero (the padding); its tap columns are that row shifted
+// by a lane or two, zeros shifted in (stride 2: then split into its even
+// and odd columns as in the rows layout); R output rows are computed
+// together, as in the rows layout. Against the channels layout: no tile,
+// no transposes, the input read and the output written once; against the
+// rows layout: one load per input row, none masked per tap, few lanes idle
+// on narrow rows.
+#if defined(GHR_ISA_AVX512)
+enum { GHR_DWCONV_HALF = GHR_VW / 2 };
+
+// The channels per vector of the lanes layout for a call, 0 where it does
+// not apply: padding kw/2; stride 1 on rows at most two vectors wide, two
+// channels where the columns that one row's taps read past it stay clear
+// of the other row; stride 2 on rows at most four vectors wide, two
+// channels where a row fits a vector.
+static int ghr_dwconv_lanes_group(const GhrDwCall *a) {
+  if (a->pw != a->kw / 2 || a->sh != a->sw || a->sw > 2) return 0;
+  if (a->sw == 2) {
+    if (a->iw > 4 * GHR_VW || a->ow > 2 * GHR_VW) return 0;
+    if (a->iw > 2 * GHR_VW || a->ow > GHR_VW) return 1;
+    return a->oc >= 2 && a->iw <= GHR_VW && a->ow <= GHR_DWCONV_HALF ? 2 : 1;
+  }
+  if (a->iw > 2 * GHR_VW || a->ow > 2 * GHR_VW) return 0;
+  if (a->iw > GHR_VW || a->ow > GHR_VW) return 1;
+  const int clear = 2 * a->iw + a->pw <= GHR_VW &&
+                    a->iw + a->ow + a->kw - 1 - a->pw <= GHR_VW;
+  return a->oc >= 2 && a->ow <= a->iw && clear ? 2 : 1;
+}
+
+// x in the lanes of channel 0, y in those of channel 1 (G = 2): the low
+// and the high half, or (stride 2) as ghr_dwconv_evens leaves them.
+static inline __m512 ghr_dwconv_pair(const int sw, float x, float y) {
+  if (sw == 2)  // a0 a2 b0 b2 | a4 a6 b4 b6 | ..
+    return _mm512_mask_blend_ps(0xcccc, _mm512_set1_ps(x), _mm512_set1_ps(y));
+  return _mm512_insertf32x8(_mm512_set1_ps(x), _mm256_set1_ps(y), 1);
+}
+
+// The lanes m of p in lanes 0 .., (G = 2) those of q in the lanes from
+// GHR_DWCONV_HALF + at (to_back: lane l of the high half takes lane
+// l - at), the others zero.
+static inline __m512 ghr_dwconv_lanes_load(const int G, const float *p,
+                                           const float *q, __mmask16 m,
+                                           int at, __m256i to_back) {
+  if (G == 1) return _mm512_maskz_loadu_ps(m, p);
+  const __m256 hi = _mm256_maskz_loadu_ps((__mmask8)m, q);
+  return _mm512_insertf32x8(
+      _mm512_castps256_ps512(_mm256_maskz_loadu_ps((__mmask8)m, p)),
+      at ? _mm256_maskz_permutexvar_ps((__mmask8)(m << at), to_back, hi) : hi,
+      1);
+}
+
+// Lane l of v: lane l + s (-2 <= s <= 2), zero past the vector.
+GHR_DWCONV_INLINE __m512 ghr_dwconv_shift(__m512 v, int s) {
+  const __m512i x = _mm512_castps_si512(v), z = _mm512_setzero_si512();
+  switch (s) {
+  case -2: return _mm512_castsi512_ps(_mm512_alignr_epi32(x, z, 14));
+  case -1: return _mm512_castsi512_ps(_mm512_alignr_epi32(x, z, 15));
+  case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, x, 1));
+  case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, x, 2));
+  default: return v;
+  }
+}
+
+// Lane l of the 2*VW lanes lo, hi: lane l + s (-2 <= s <= 2), zero past
+// them; to *l, *h.
+GHR_DWCONV_INLINE void ghr_dwconv_shift2(__m512 lo, __m512 hi, int s,
+                                         __m512 *l, __m512 *h) {
+  const __m512i x = _mm512_castps_si512(lo), y = _mm512_castps_si512(hi);
+  const __m512i z = _mm512_setzero_si512();
+  switch (s) {
+  case -2:
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(x, z, 14));
+    *h = _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 14));
+    return;
+  case -1:
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(x, z, 15));
+    *h = _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 15));
+    return;
+  case 1:
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 1));
+    *h = _mm512_castsi512_ps(_mm512_alignr_epi32(z, y, 1));
+    return;
+  case 2:
+    *l = _mm512_castsi512_ps(_mm512_alignr_epi32(y, x, 2));
+    *h = _mm512_castsi512_ps(_mm512_alignr_epi32(z, y, 2));
+    return;
+  default: *l = lo, *h = hi;
+  }
+}
+
+// Stride 2, the tap columns of one input row (columns 0 .. 15 in lo and
+// 16 .. 31 in hi, the 16 before them in prev and after them in next, or
+// with G = 2 a row of each channel in lo and hi) in the order of
+// ghr_dwconv_evens: tap column kx = pw + s reads column 2x + s, the even
+// or odd columns of the row shifted by s rounded down to even.
+GHR_DWCONV_INLINE void ghr_dwconv_lanes_taps2(const int kw, const int G,
+                                              __m512 prev, __m512 lo,
+                                              __m512 hi, __m512 next,
+                                              ghr_vec *tv) {
+  const __m512i z = _mm512_setzero_si512();
+  const __m512i l = _mm512_castps_si512(lo), h = _mm512_castps_si512(hi);
+  const __m512i p = _mm512_castps_si512(prev), n = _mm512_castps_si512(next);
+  // The row shifted right (columns -2 ..) and left (columns 2 ..).
+  const __m512 right_lo = _mm512_castsi512_ps(
+      G == 1 ? _mm512_alignr_epi32(l, p, 14) : _mm512_alignr_epi32(l, z, 14));
+  const __m512 right_hi = _mm512_castsi512_ps(
+      G == 1 ? _mm512_alignr_epi32(h, l, 14) : _mm512_alignr_epi32(h, z, 14));
+  const __m512 left_lo = _mm512_castsi512_ps(
+      G == 1 ? _mm512_alignr_epi32(h, l, 2) : _mm512_alignr_epi32(z, l, 2));
+  const __m512 left_hi = _mm512_castsi512_ps(
+      G == 1 ? _mm512_alignr_epi32(n, h, 2) : _mm512_alignr_epi32(z, h, 2));
+#pragma GCC unroll 8
+  for (int kx = 0; kx < kw; ++kx) {
+    const int s = kx - kw / 2;  // -2 .. 2
+    const __m512 a = s < 0 ? right_lo : s >= 2 ? left_lo : lo;
+    const __m512 b = s < 0 ? right_hi : s >= 2 ? left_hi : hi;
+    tv[kx] = (s + 2) % 2 == 0 ? ghr_dwconv_evens(a, b) : ghr_dwconv_odds(a, b);
+  }
+}
+
+// Every output channel of a call, G at a time, R rows at a time; kernel
+// kh x kw, padding pw = kw/2, V vectors per output row (2: G = 1, rows
+// past a vector) (constants).
+GHR_DWCONV_INLINE void ghr_dwconv_lanes_all(const int kh, const int kw,
+                                            const int sw, const int G,
+                                            const int V, const int R,
+                                            const GhrDwCall *a) {
+  const int ih = a->ih, iw = a->iw, oh = a->oh, ow = a->ow, pw = kw / 2;
+  // Channel 1 from the high half's first lane where its padding fits
+  // before it (always for 3x3, where two rows fit), else up to the last
+  // lane (stride 2: each channel's row in a vector of its own).
+  const int at = kw <= 3 || sw == 2 ||
+                         (iw + pw <= GHR_DWCONV_HALF &&
+                          ow + kw - 1 - pw <= GHR_DWCONV_HALF)
+                     ? 0
+                     : GHR_DWCONV_HALF - iw;
+  const __mmask16 in_m = (__mmask16)ghr_dwconv_lanes(0, iw);
+  const __mmask16 out_m = (__mmask16)ghr_dwconv_lanes(0, ow);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i to_front = _mm256_add_epi32(lane, _mm256_set1_epi32(at));
+  const __m256i to_back = _mm256_sub_epi32(lane, _mm256_set1_epi32(at));
+  for (int o = 0; o < a->oc; o += G) {
+    const int two = G == 2 && o + 1 < a->oc;
+    const GhrDwChannel c = ghr_dwconv_channel(a, o);
+    const GhrDwChannel q = ghr_dwconv_channel(a, two ? o + 1 : o);
+    ghr_vec wv[GHR_DWCONV_MAX_TAPS];
+#pragma GCC unroll 32
+    for (int t = 0; t < kh * kw; ++t)
+      wv[t] = G == 1 ? ghr_vset1(c.w[t] * c.scale)
+                     : ghr_dwconv_pair(sw, c.w[t] * c.scale, q.w[t] * q.scale);
+    const ghr_vec b = G == 1 ? ghr_vset1(c.bias)
+                             : ghr_dwconv_pair(sw, c.bias, q.bias);
+    for (int y0 = 0; y0 < oh; y0 += R) {
+      // Two sums per output vector (one vector: even and odd tap rows, as
+      // in ghr_dwconv_rows_step; two: the row's two vectors).
+      ghr_vec acc[GHR_DWCONV_ROWS], acc2[GHR_DWCONV_ROWS];
+#pragma GCC unroll 8
+      for (int j = 0; j < R; ++j) {
+        acc[j] = b;
+        acc2[j] = V == 2 ? b : ghr_vzero();
+      }
+#pragma GCC unroll 20
+      for (int i = 0; i < (R - 1) * sw + kh; ++i) {
+        const int iy = y0 * sw - a->ph + i;
+        if (iy < 0 || iy >= ih) continue;  // a padding row
+        const float *p = c.src + (size_t)iy * iw;
+        const float *pq = q.src + (size_t)iy * iw;
+        ghr_vec tv[GHR_DWCONV_MAX_K], tv2[GHR_DWCONV_MAX_K];
+        if (V == 2 && sw == 2) {
+          ghr_vec v[4];  // the row's columns 0 .. 63
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k)
+            v[k] = _mm512_maskz_loadu_ps(
+                (__mmask16)ghr_dwconv_lanes(0, iw - k * GHR_VW),
+                p + (iw > k * GHR_VW ? k * GHR_VW : 0));
+          ghr_dwconv_lanes_taps2(kw, G, ghr_vzero(), v[0], v[1], v[2], tv);
+          ghr_dwconv_lanes_taps2(kw, G, v[1], v[2], v[3], ghr_vzero(), tv2);
+        } else if (V == 2) {
+          const ghr_vec lo = _mm512_maskz_loadu_ps(in_m, p);
+          const ghr_vec hi = _mm512_maskz_loadu_ps(
+              (__mmask16)ghr_dwconv_lanes(0, iw - GHR_VW), p + GHR_VW);
+#pragma GCC unroll 8
+          for (int kx = 0; kx < kw; ++kx)
+            ghr_dwconv_shift2(lo, hi, kx - pw, &tv[kx], &tv2[kx]);
+        } else if (sw == 1) {
+          const ghr_vec v = ghr_dwconv_lanes_load(G, p, pq, in_m, at, to_back);
+#pragma GCC unroll 8
+          for (int kx = 0; kx < kw; ++kx)
+            tv[kx] = ghr_dwconv_shift(v, kx - pw);
+        } else {
+          const ghr_vec lo = _mm512_maskz_loadu_ps(in_m, p);
+          const __mmask16 hi_m = (__mmask16)ghr_dwconv_lanes(0, iw - GHR_VW);
+          const ghr_vec hi = G == 2        ? _mm512_maskz_loadu_ps(in_m, pq)
+                             : iw > GHR_VW ? _mm512_maskz_loadu_ps(hi_m,
+                                                                   p + GHR_VW)
+                                           : ghr_vzero();
+          ghr_dwconv_lanes_taps2(kw, G, ghr_vzero(), lo, hi, ghr_vzero(), tv);
+        }
+#pragma GCC unroll 8
+        for (int kx = 0; kx < kw; ++kx) {
+#pragma GCC unroll 8
+          for (int j = 0; j < R; ++j) {
+            const int ky = i - j * sw;
+            if (ky < 0 || ky >= kh) continue;
+            if (V == 2) {
+              acc[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc[j]);
+              acc2[j] = ghr_vfma(wv[ky * kw + kx], tv2[kx], acc2[j]);
+            } else if (ky % 2 == 0)
+              acc[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc[j]);
+            else
+              acc2[j] = ghr_vfma(wv[ky * kw + kx], tv[kx], acc2[j]);
+          }
+        }
+      }
+      const int n_rows = oh - y0 < R ? oh - y0 : R;
+#pragma GCC unroll 8
+      for (int j = 0; j < R; ++j) {
+        if (V == 1) acc[j] = ghr_vadd(acc[j], acc2[j]);
+        if (sw == 2) acc[j] = ghr_dwconv_order(acc[j]);
+        if (sw == 2 && V == 2) acc2[j] = ghr_dwconv_order(acc2[j]);
+      }
+      float *d = c.dst + (size_t)y0 * ow;
+      const float *r = c.res ? c.res + (size_t)y0 * ow : NULL;
+      if (V == 2) {
+        ghr_dwconv_out_rows(R, acc, d, r, (size_t)ow, n_rows, GHR_VW, a->act);
+        ghr_dwconv_out_rows(R, acc2, d + GHR_VW, r ? r + GHR_VW : NULL,
+                            (size_t)ow, n_rows, ow - GHR_VW, a->act);
+        continue;
+      }
+      if (G == 1) {
+        ghr_dwconv_out_rows(R, acc, d, r, (size_t)ow, n_rows, ow, a->act);
+        continue;
+      }
+#pragma GCC unroll 8
+      for (int j = 0; j < R; ++j) {
+        if (j >= n_rows) continue;
+        const size_t row = (size_t)(y0 + j) * ow;
+        if (c.res)
+          acc[j] = ghr_vadd(acc[j], ghr_dwconv_lanes_load(G, c.res + row,
+                                                          q.res + row, out_m,
+                                                          at, to_back));
+        acc[j] = ghr_vactivate(acc[j], a->act);
+        _mm256_mask_storeu_ps(c.dst + row, (__mmask8)out_m,
+                              _mm512_castps512_ps256(acc[j]));
+        if (two) {
+          const __m256 hi = _mm512_extractf32x8_ps(acc[j], 1);
+          _mm256_mask_storeu_ps(q.dst + row, (__mmask8)out_m,
+                                at ? _mm256_permutexvar_ps(to_front, hi) : hi);
+        }
+      }
+    }
+  }
+}
+#endif
+
 // ---- Dispatch ----
 
 // The same convolution, one output at a time with bounds tests: kernels
@@ -729,6 +998,24 @@ GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_1, 5, 5, 1, 1, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
 GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2)
+#if defined(GHR_ISA_AVX512)
+#define GHR_DWCONV_LANES(name, k, s, G, V, R)                \
+  GHR_DWCONV_NOINLINE static void name(const GhrDwCall *a) { \
+    ghr_dwconv_lanes_all(k, k, s, G, V, R, a);               \
+  }
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_g1, 3, 1, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_g2, 3, 1, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_1_v2, 3, 1, 1, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_g1, 5, 1, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_g2, 5, 1, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_1_v2, 5, 1, 1, 2, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g1, 3, 2, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_g2, 3, 2, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g1, 5, 2, 1, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_g2, 5, 2, 2, 1, 7)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_3_2_v2, 3, 2, 1, 2, 4)
+GHR_DWCONV_LANES(ghr_dwconv_lanes_5_2_v2, 5, 2, 1, 2, 7)
+#endif
 
 GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
                         int oc, int oh, int ow, const float *weight,
@@ -740,6 +1027,26 @@ GHR_API void ghr_dwconv(const float *in, int ic, int ih, int iw, float *out,
                        act};
   const int small = kh <= GHR_DWCONV_MAX_K && kw <= GHR_DWCONV_MAX_K;
   GhrDwTile tile;
+#if defined(GHR_ISA_AVX512)
+  // 3x3 and 5x5: the lanes layout where it applies.
+  const int group =
+      kh == kw && (kh == 3 || kh == 5) ? ghr_dwconv_lanes_group(&a) : 0;
+  if (group) {
+    // Output rows past a vector: two vectors of one channel each.
+    const int wide = ow > GHR_VW;
+    static void (*const lanes[2][2][3])(const GhrDwCall *) = {
+        {{ghr_dwconv_lanes_3_1_g1, ghr_dwconv_lanes_3_1_g2,
+          ghr_dwconv_lanes_3_1_v2},
+         {ghr_dwconv_lanes_3_2_g1, ghr_dwconv_lanes_3_2_g2,
+          ghr_dwconv_lanes_3_2_v2}},
+        {{ghr_dwconv_lanes_5_1_g1, ghr_dwconv_lanes_5_1_g2,
+          ghr_dwconv_lanes_5_1_v2},
+         {ghr_dwconv_lanes_5_2_g1, ghr_dwconv_lanes_5_2_g2,
+          ghr_dwconv_lanes_5_2_v2}}};
+    lanes[kh == 5][sh == 2][wide ? 2 : group - 1](&a);
+    return;
+  }
+#endif
   if (small && ghr_dwconv_plan_tile(&tile, &a)) {
     ghr_dwconv_tiles(&a, &tile);
   } else if (!small || sh > 2 || sw > 2) {

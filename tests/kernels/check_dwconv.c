@@ -1,9 +1,10 @@
 // Checks ghr_dwconv (runtime/dwconv.c) against the reference ghr_conv2d
 // (groups = ic) on the shapes that steer its paths: widths around the
 // vector width and the maps of 224 and CIFAR networks, stride 1 and 2,
-// kernels 1 to 9 (larger than the input, and past 7x7), both layouts
+// kernels 1 to 9 (larger than the input, and past 7x7), every layout
 // (channels in a tile for small maps: channel counts around the vector
-// width; rows straight from the input), channel multipliers, cut outputs,
+// width; rows straight from the input; lanes, one or two channels' rows
+// in a vector: maps up to two vectors wide), channel multipliers, cut outputs,
 // shuffle, scale, residual, bias, every activation. Exits 1 at the first
 // mismatch.
 //   check_dwconv          run the checks
@@ -133,6 +134,33 @@ static int dw_check_all(void) {
       if (!dw_check(&c)) return 0;
       ++n;
     }
+  // The lanes layout (AVX-512: rows of one or two channels in a vector)
+  // and the layouts beside it: stride 1 and 2, 3x3 and 5x5, maps from one
+  // pixel to past two (stride 2: four) vectors of 16 wide, padding kw/2
+  // and 0, 1, 2 beside it, odd and even channel counts (one channel left
+  // for the last vector), mult and cut outputs, shuffle, scale, residual,
+  // bias, every activation.
+  for (int w = 1; w <= 66; ++w)
+    for (int k = 3; k <= 5; k += 2)
+      for (int s = 1 + (w > 34); s <= 2; ++s)
+        for (int v = 0; v < 3; ++v) {
+          const int h = w <= 9 ? w : 1 + (w + v) % 9;
+          const int pads[3] = {k / 2, (w + k) % 3, 2 - (w + k) % 2};
+          DwCase c = dw_case(1 + (w + v) % 5, h, w, k, s, (w + v + k) % 5);
+          c.ph = c.pw = pads[(w + v) % 3];
+          if (dw_out_size(h, k, s, c.ph) < 1 || dw_out_size(w, k, s, c.pw) < 1)
+            continue;
+          c.has_bias = v != 1;
+          c.has_scale = v == 1;
+          c.has_residual = v != 0;
+          if (v == 2) {  // mult 2, the last output cut
+            c.mult = 2;
+            c.oc = 2 * c.ic - (c.ic > 1);
+            c.shuffle = c.ic % 2 == 0 ? 2 : 0;
+          }
+          if (!dw_check(&c)) return 0;
+          ++n;
+        }
   // Rows layout on maps wider than the prefetch threshold, every block
   // kind (corners with masked loads, edges zeroed in registers).
   const int rows[][3] = {{112, 3, 2}, {112, 5, 2}, {96, 3, 1}, {120, 7, 2}};
