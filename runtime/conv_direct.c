@@ -393,6 +393,17 @@ GHR_CONV_DIRECT_OUTLINE void ghr_conv_direct_scatter(
     }
 }
 
+// act on the MH x nv accumulators of a register tile (act a constant at
+// each call, so that the activation's own switch folds away).
+GHR_CONV_DIRECT_INLINE void ghr_conv_direct_activate(
+    ghr_vec acc[GHR_CONV_DIRECT_MH][GHR_CONV_DIRECT_NV], const int nv,
+    const int act) {
+#pragma GCC unroll 16
+  for (int i = 0; i < GHR_CONV_DIRECT_MH; ++i)
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; ++v) acc[i][v] = ghr_vactivate(acc[i][v], act);
+}
+
 // acc (MH x nv vectors) for the slots: started from the bias (first K
 // block) or the partial sums in out, kc*taps multiply-adds each, stored
 // once: finished (residual, activation) after the last K block, raw
@@ -438,19 +449,39 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
   }
 
   if (full) {
+    if (j->last_block) {
+      if (j->residual) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MH; ++i) {
+          if (i >= j->m) break;
+#pragma GCC unroll 16
+          for (int v = 0; v < nv; ++v)
+            acc[i][v] = ghr_vadd(
+                acc[i][v], ghr_vload(j->residual + i * j->plane + s->at[v]));
+        }
+      }
+      // One branch on the activation per tile, not one per vector: in
+      // between the branches, compilers keep the accumulators in memory.
+      switch (j->act) {
+      case GHR_ACT_RELU: ghr_conv_direct_activate(acc, nv, GHR_ACT_RELU); break;
+      case GHR_ACT_RELU6:
+        ghr_conv_direct_activate(acc, nv, GHR_ACT_RELU6);
+        break;
+      case GHR_ACT_HARD_SIGMOID:
+        ghr_conv_direct_activate(acc, nv, GHR_ACT_HARD_SIGMOID);
+        break;
+      case GHR_ACT_HARD_SWISH:
+        ghr_conv_direct_activate(acc, nv, GHR_ACT_HARD_SWISH);
+        break;
+      default: break;
+      }
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MH; ++i) {
       if (i >= j->m) break;
 #pragma GCC unroll 16
-      for (int v = 0; v < nv; ++v) {
-        const size_t at = i * j->plane + s->at[v];
-        ghr_vec a = acc[i][v];
-        if (j->last_block) {
-          if (j->residual) a = ghr_vadd(a, ghr_vload(j->residual + at));
-          a = ghr_vactivate(a, j->act);
-        }
-        ghr_vstore(j->out + at, a);
-      }
+      for (int v = 0; v < nv; ++v)
+        ghr_vstore(j->out + i * j->plane + s->at[v], acc[i][v]);
     }
     return;
   }
@@ -482,15 +513,21 @@ static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
   enum { NV = GHR_CONV_DIRECT_NV };
   const int n_vec = g->rows * g->per_row;
   const int groups = (n_vec + NV - 1) / NV;
-  for (int i = 0, k = 0; i < groups; ++i) {
+  // The next vector: row r, first position x (no divisions per tile).
+  int r = 0, x = 0;
+  for (int i = 0; i < groups; ++i) {
     GhrConvDirectSlots s;
     // The first n_vec % groups groups get one more.
     const int nv = n_vec / groups + (i < n_vec % groups);
     for (int v = 0; v < nv; ++v) {
-      const int r = (k + v) / g->per_row, x = (k + v) % g->per_row * GHR_VW;
       s.src[v] = g->src + r * g->src_pitch + x;
       s.at[v] = g->at + (size_t)r * g->at_pitch + x;
       s.lanes[v] = g->cols - x < GHR_VW ? g->cols - x : GHR_VW;
+      x += GHR_VW;
+      if (x >= g->cols) {
+        x = 0;
+        ++r;
+      }
     }
     switch (nv) {
 #if GHR_CONV_DIRECT_NV >= 3
@@ -499,7 +536,6 @@ static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
     case 2: ghr_conv_direct_tile(2, j, &s); break;
     default: ghr_conv_direct_tile(1, j, &s); break;
     }
-    k += nv;
   }
 }
 
