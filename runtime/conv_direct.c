@@ -393,6 +393,17 @@ GHR_CONV_DIRECT_OUTLINE void ghr_conv_direct_scatter(
     }
 }
 
+// act on the MH x nv accumulators of a register tile (act a constant at
+// each call, so that the activation's own switch folds away).
+GHR_CONV_DIRECT_INLINE void ghr_conv_direct_activate(
+    ghr_vec acc[GHR_CONV_DIRECT_MH][GHR_CONV_DIRECT_NV], const int nv,
+    const int act) {
+#pragma GCC unroll 16
+  for (int i = 0; i < GHR_CONV_DIRECT_MH; ++i)
+#pragma GCC unroll 16
+    for (int v = 0; v < nv; ++v) acc[i][v] = ghr_vactivate(acc[i][v], act);
+}
+
 // acc (MH x nv vectors) for the slots: started from the bias (first K
 // block) or the partial sums in out, kc*taps multiply-adds each, stored
 // once: finished (residual, activation) after the last K block, raw
@@ -438,19 +449,39 @@ GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
   }
 
   if (full) {
+    if (j->last_block) {
+      if (j->residual) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MH; ++i) {
+          if (i >= j->m) break;
+#pragma GCC unroll 16
+          for (int v = 0; v < nv; ++v)
+            acc[i][v] = ghr_vadd(
+                acc[i][v], ghr_vload(j->residual + i * j->plane + s->at[v]));
+        }
+      }
+      // One branch on the activation per tile, not one per vector: in
+      // between the branches, compilers keep the accumulators in memory.
+      switch (j->act) {
+      case GHR_ACT_RELU: ghr_conv_direct_activate(acc, nv, GHR_ACT_RELU); break;
+      case GHR_ACT_RELU6:
+        ghr_conv_direct_activate(acc, nv, GHR_ACT_RELU6);
+        break;
+      case GHR_ACT_HARD_SIGMOID:
+        ghr_conv_direct_activate(acc, nv, GHR_ACT_HARD_SIGMOID);
+        break;
+      case GHR_ACT_HARD_SWISH:
+        ghr_conv_direct_activate(acc, nv, GHR_ACT_HARD_SWISH);
+        break;
+      default: break;
+      }
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MH; ++i) {
       if (i >= j->m) break;
 #pragma GCC unroll 16
-      for (int v = 0; v < nv; ++v) {
-        const size_t at = i * j->plane + s->at[v];
-        ghr_vec a = acc[i][v];
-        if (j->last_block) {
-          if (j->residual) a = ghr_vadd(a, ghr_vload(j->residual + at));
-          a = ghr_vactivate(a, j->act);
-        }
-        ghr_vstore(j->out + at, a);
-      }
+      for (int v = 0; v < nv; ++v)
+        ghr_vstore(j->out + i * j->plane + s->at[v], acc[i][v]);
     }
     return;
   }
@@ -474,24 +505,84 @@ typedef struct {
   int rows, cols, per_row;
 } GhrConvDirectGrid;
 
+// The input rows of a band as cache lines to ask for a few at a time,
+// between the register tiles of a band before, so that the requests
+// overlap its multiply-adds: a burst of them waits on the few misses a core
+// tracks.
+typedef struct {
+  const float *in;     // the layer's input
+  size_t in_plane;     // ih * iw
+  size_t first, size;  // the band's floats of each channel: [first, +size)
+  int ic;
+  int c;               // next line: channel c, floats j on from first
+  size_t j;
+  int per_tile;        // lines asked for before each tile
+} GhrConvDirectPrefetch;
+
+// Starts pf on the input rows that output rows [oy0, oy0 + rows) read,
+// spread over `tiles` register tiles.
+static void ghr_conv_direct_prefetch_band(GhrConvDirectPrefetch *pf,
+                                          const float *in, int ic, int ih,
+                                          int iw, int oy0, int rows, int kh,
+                                          int sh, int ph, int tiles) {
+  enum { LINE = 64 / sizeof(float) };
+  int r0 = oy0 * sh - ph, r1 = (oy0 + rows - 1) * sh - ph + kh;
+  if (r0 < 0) r0 = 0;
+  if (r1 > ih) r1 = ih;
+  pf->in = in;
+  pf->in_plane = (size_t)ih * iw;
+  pf->first = (size_t)r0 * iw;
+  pf->size = r1 > r0 ? (size_t)(r1 - r0) * iw : 0;
+  pf->ic = pf->size ? ic : 0;
+  pf->c = 0;
+  pf->j = 0;
+  const size_t lines = (pf->size + LINE - 1) / LINE * ic;
+  pf->per_tile = (int)(lines / (size_t)tiles) + 1;
+}
+
+// Asks for the next n lines of pf (fewer at its end). Inline: compilers
+// drop calls of a function that only prefetches, which they find free of
+// side effects.
+GHR_CONV_DIRECT_INLINE void ghr_conv_direct_prefetch(
+    GhrConvDirectPrefetch *pf, int n) {
+  enum { LINE = 64 / sizeof(float) };
+  for (; n > 0 && pf->c < pf->ic; --n) {
+    GHR_CONV_DIRECT_PREFETCH(pf->in + pf->c * pf->in_plane + pf->first +
+                             pf->j);
+    pf->j += LINE;
+    if (pf->j >= pf->size) {
+      pf->j = 0;
+      ++pf->c;
+    }
+  }
+}
+
 // Every register tile of one panel half over the grid's vectors, in
 // near-equal groups of at most NV (4 vectors as 2 + 2, not 3 + 1: no tile
-// of few accumulators).
+// of few accumulators), each after a few lines of pf (if any).
 static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
-                                  const GhrConvDirectGrid *g) {
+                                  const GhrConvDirectGrid *g,
+                                  GhrConvDirectPrefetch *pf) {
   enum { NV = GHR_CONV_DIRECT_NV };
   const int n_vec = g->rows * g->per_row;
   const int groups = (n_vec + NV - 1) / NV;
-  for (int i = 0, k = 0; i < groups; ++i) {
+  // The next vector: row r, first position x (no divisions per tile).
+  int r = 0, x = 0;
+  for (int i = 0; i < groups; ++i) {
     GhrConvDirectSlots s;
     // The first n_vec % groups groups get one more.
     const int nv = n_vec / groups + (i < n_vec % groups);
     for (int v = 0; v < nv; ++v) {
-      const int r = (k + v) / g->per_row, x = (k + v) % g->per_row * GHR_VW;
       s.src[v] = g->src + r * g->src_pitch + x;
       s.at[v] = g->at + (size_t)r * g->at_pitch + x;
       s.lanes[v] = g->cols - x < GHR_VW ? g->cols - x : GHR_VW;
+      x += GHR_VW;
+      if (x >= g->cols) {
+        x = 0;
+        ++r;
+      }
     }
+    if (pf) ghr_conv_direct_prefetch(pf, pf->per_tile);
     switch (nv) {
 #if GHR_CONV_DIRECT_NV >= 3
     case 3: ghr_conv_direct_tile(3, j, &s); break;
@@ -499,26 +590,6 @@ static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
     case 2: ghr_conv_direct_tile(2, j, &s); break;
     default: ghr_conv_direct_tile(1, j, &s); break;
     }
-    k += nv;
-  }
-}
-
-// Asks for the input rows that the band of output rows [oy0, oy0 + rows)
-// reads, a cache line at a time, so that they arrive while the band before
-// it computes. Inline: compilers drop calls of a function that only
-// prefetches, which they find free of side effects.
-GHR_CONV_DIRECT_INLINE void ghr_conv_direct_prefetch(
-    const float *in, int ic, int ih, int iw, int oy0, int rows, int kh, int sh,
-    int ph) {
-  enum { LINE = 64 / sizeof(float) };
-  int r0 = oy0 * sh - ph, r1 = (oy0 + rows - 1) * sh - ph + kh;
-  if (r0 < 0) r0 = 0;
-  if (r1 > ih) r1 = ih;
-  const size_t in_plane = (size_t)ih * iw;
-  for (int c = 0; c < ic && r0 < r1; ++c) {
-    const float *p = in + c * in_plane + (size_t)r0 * iw;
-    for (size_t j = 0; j < (size_t)(r1 - r0) * iw; j += LINE)
-      GHR_CONV_DIRECT_PREFETCH(p + j);
   }
 }
 
@@ -856,16 +927,14 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
   const size_t in_plane = (size_t)ih * iw, out_plane = (size_t)oh * ow;
 
   // Input from memory: each band asks for the input of the band AHEAD
-  // bands on.
+  // bands on, a few lines before each of its register tiles.
   enum { AHEAD = 2 };
+  GhrConvDirectPrefetch pf;
   const int prefetch = cols == ow && (double)ic * in_plane +
                                           (double)oc * out_plane >
                                       GHR_CONV_DIRECT_PREFETCH_FLOATS;
   for (int oy0 = 0; oy0 < oh; oy0 += rows)
     for (int ox0 = 0; ox0 < ow; ox0 += cols) {
-      if (prefetch && oy0 + AHEAD * rows < oh)
-        ghr_conv_direct_prefetch(in, ic, ih, iw, oy0 + AHEAD * rows, rows, kh,
-                                 sh, ph);
       GhrConvDirectBand b;
       ghr_conv_direct_band_shape(&b, oy0, ox0,
                                  oh - oy0 < rows ? oh - oy0 : rows,
@@ -893,6 +962,15 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
       int kc = (int)(TILE / cstride);
       if (kc > ic) kc = ic;
       kc = ghr_conv_direct_even(ic, kc);
+      GhrConvDirectPrefetch *ask = NULL;
+      if (prefetch && oy0 + AHEAD * rows < oh) {
+        const int tiles = (oc + MH - 1) / MH * ((ic + kc - 1) / kc) *
+                          ((g.rows * g.per_row + GHR_CONV_DIRECT_NV - 1) /
+                           GHR_CONV_DIRECT_NV);
+        ghr_conv_direct_prefetch_band(&pf, in, ic, ih, iw, oy0 + AHEAD * rows,
+                                      rows, kh, sh, ph, tiles);
+        ask = &pf;
+      }
       // The padding of the planes, and the slack after each plane that
       // masked-off lanes read: zeros that every channel's fill leaves alone.
       // Bands of one layout and first column share the padding columns and
@@ -952,8 +1030,10 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
           j.bias = bias ? bias + o : NULL;
           j.residual = residual ? residual + (size_t)o * out_plane : NULL;
           j.m = oc - o < MH ? oc - o : MH;
-          ghr_conv_direct_tiles(&j, &g);
+          ghr_conv_direct_tiles(&j, &g, ask);
         }
       }
+      // The lines the tiles left (channel tiles ask for none).
+      if (ask) ghr_conv_direct_prefetch(ask, 1 << 30);
     }
 }

@@ -106,6 +106,17 @@ static int dc_check_all(void) {
         ++n;
       }
   }
+  // Every activation, with and without a residual, on rows of whole
+  // vectors (the epilogue of full register tiles), in one K block and in
+  // several; the last panel half partial.
+  for (int act = 0; act <= GHR_ACT_HARD_SWISH; ++act)
+    for (int residual = 0; residual < 2; ++residual)
+      for (int ic = 3; ic <= 40; ic += 37) {
+        DcCase c = dc_case(ic, GHR_CONV_DIRECT_MR + 3, 6, 32, 3, 1, act);
+        c.has_residual = residual;
+        if (!dc_check(&c)) return 0;
+        ++n;
+      }
   // The stems at 224 and CIFAR layers: several bands and K blocks, maps
   // down to 2x2 (shifted and channel tiles), stride 2 between stages.
   const int layers[][6] = {
