@@ -133,25 +133,45 @@ GHR_CONV1X1_INLINE void ghr_conv1x1_tile(const int rows, const int nv,
     }
   }
 
+  if (p->last_block) {
+    if (p->residual)
+#pragma GCC unroll 16
+      for (int i = 0; i < rows; ++i) {
+        if (i >= p->m) break;
+#pragma GCC unroll 16
+        for (int j = 0; j < nv; ++j) {
+          const float *r = p->residual + (size_t)i * p->hw + col +
+                           (size_t)j * GHR_VW;
+          acc[i][j] = ghr_vadd(acc[i][j], masked && j == nv - 1
+                                              ? ghr_vload_n(r, lanes)
+                                              : ghr_vload(r));
+        }
+      }
+    // One branch on the activation per tile, each case with a constant
+    // one: a branch per vector made GCC keep the accumulators in memory.
+#define GHR_CONV1X1_ACTIVATE(a)                                      \
+  _Pragma("GCC unroll 16") for (int i = 0; i < rows; ++i)            \
+      _Pragma("GCC unroll 16") for (int j = 0; j < nv; ++j)          \
+          acc[i][j] = ghr_vactivate(acc[i][j], a)
+    switch (p->act) {
+    case GHR_ACT_RELU: GHR_CONV1X1_ACTIVATE(GHR_ACT_RELU); break;
+    case GHR_ACT_RELU6: GHR_CONV1X1_ACTIVATE(GHR_ACT_RELU6); break;
+    case GHR_ACT_HARD_SIGMOID: GHR_CONV1X1_ACTIVATE(GHR_ACT_HARD_SIGMOID); break;
+    case GHR_ACT_HARD_SWISH: GHR_CONV1X1_ACTIVATE(GHR_ACT_HARD_SWISH); break;
+    default: break;
+    }
+#undef GHR_CONV1X1_ACTIVATE
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < rows; ++i) {
     if (i >= p->m) break;
 #pragma GCC unroll 16
     for (int j = 0; j < nv; ++j) {
-      const size_t at = (size_t)i * p->hw + col + (size_t)j * GHR_VW;
-      const int part = masked && j == nv - 1;
-      ghr_vec v = acc[i][j];
-      if (p->last_block) {
-        if (p->residual) {
-          const float *r = p->residual + at;
-          v = ghr_vadd(v, part ? ghr_vload_n(r, lanes) : ghr_vload(r));
-        }
-        v = ghr_vactivate(v, p->act);
-      }
-      if (part)
-        ghr_vstore_n(p->out + at, v, lanes);
+      float *o = p->out + (size_t)i * p->hw + col + (size_t)j * GHR_VW;
+      if (masked && j == nv - 1)
+        ghr_vstore_n(o, acc[i][j], lanes);
       else
-        ghr_vstore(p->out + at, v);
+        ghr_vstore(o, acc[i][j]);
     }
   }
 }
