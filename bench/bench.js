@@ -28,6 +28,11 @@ const BACKENDS = [
   { key: 'llvm', label: 'LLVM', exe: 'runner-llvm' },
 ];
 
+// The speed each network must reach: ORT median / C median at least this
+// (GhostNet 2x, ShuffleNetV1 1.5x, the rest no slower than ORT).
+const TARGETS = { ghostnet: 2.0, shufflenet_v1: 1.5 };
+const targetOf = (name) => TARGETS[name] ?? 1.0;
+
 function usage(msg) {
   if (msg) console.error(`bench.js: ${msg}`);
   console.error('usage: node bench/bench.js [--runs N] [--warmup N] ' +
@@ -213,7 +218,7 @@ function printTable(rows, peak) {
                 ...BACKENDS.map((b) => `ORT/${b.label} med (min)`),
                 'ORT GFLOP/s (% peak)',
                 ...BACKENDS.map((b) => `${b.label} GFLOP/s (% peak)`),
-                'outputs'];
+                'ORT/C target', 'outputs'];
   const body = rows.map((r) => {
     if (r.error) return [r.name, ...head.slice(1, -1).map(() => '-'), 'ERROR'];
     return [
@@ -223,6 +228,8 @@ function printTable(rows, peak) {
       ...BACKENDS.map((b) => `${fmt(r.ort.median / r[b.key].median, 2)}x ` +
                              `(${fmt(r.ort.min / r[b.key].min, 2)}x)`),
       ...['ort', ...BACKENDS.map((b) => b.key)].map((k) => perfCell(r.macs, r[k].median, peak)),
+      `${fmt(targetOf(r.name), 1)}x ` +
+        (r.ort.median / r.c.median >= targetOf(r.name) ? 'met' : 'MISSED'),
       r.ok ? 'agree' : 'FAIL',
     ];
   });
@@ -264,7 +271,8 @@ async function main() {
   console.log(`${opt.warmup} warm-up + ${opt.runs} timed runs each, batch 1, alternating ${names.join(', ')} ` +
               `in rounds of ${opt.round} (which goes first rotates)`);
   console.log(`${BACKENDS.map((b) => `ORT/${b.label}`).join(', ')} > 1: that backend is faster than ORT. ` +
-              'GFLOP/s = 2 x MACs / median time.');
+              'GFLOP/s = 2 x MACs / median time. ORT/C target: the ratio of medians the C backend must ' +
+              'reach, and whether it did in this run.');
   const load = os.loadavg()[0], cpus = os.cpus().length;
   if (load > 0.5 * cpus) {
     console.log(`note: load average ${load.toFixed(1)} on ${cpus} CPUs: other processes compete for the ` +
