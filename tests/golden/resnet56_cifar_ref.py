@@ -35,8 +35,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import golden_common  # noqa: E402
 from vgg16_cifar_ref import (CIFAR_CLASSES, CIFAR_RESOLUTION,  # noqa: E402
-                             OrdinaryConvs, generate_cifar, ghostify_text,
-                             scaled, take_cifar_params)
+                             OrdinaryConvs, cifar_main, generate_cifar,
+                             ghostify_text, scaled, take_cifar_params)
 
 TAG = "resnet56_cifar_ref"
 STEM = 16
@@ -107,18 +107,5 @@ def generate(out_dir, width=1.0, resolution=CIFAR_RESOLUTION, seed=0,
         f"resolution={resolution} seed={seed}")
 
 
-def main():
-    ap = golden_common.arg_parser(__doc__)
-    ap.set_defaults(resolution=CIFAR_RESOLUTION)
-    ap.add_argument("--ghostify", metavar="ratio=S[,dw=D]",
-                    help="build the ghost variant (as ghostcc --ghostify)")
-    args = ap.parse_args()
-    try:
-        generate(args.out, args.width, args.resolution, args.seed,
-                 args.dtype, ghostify=args.ghostify)
-    except ValueError as e:
-        sys.exit(f"error: {e}")
-
-
 if __name__ == "__main__":
-    main()
+    cifar_main(__doc__, generate)

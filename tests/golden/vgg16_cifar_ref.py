@@ -108,6 +108,22 @@ def ghostify_text(ghostify):
             else f"ratio={ghostify[0]},dw={ghostify[1]}")
 
 
+def cifar_main(doc, generate):
+    """The command line of a CIFAR reference: golden_common's options and
+    --ghostify, then generate(out, width, resolution, seed, dtype,
+    ghostify=...)."""
+    ap = golden_common.arg_parser(doc)
+    ap.set_defaults(resolution=CIFAR_RESOLUTION)
+    ap.add_argument("--ghostify", metavar="ratio=S[,dw=D]",
+                    help="build the ghost variant (as ghostcc --ghostify)")
+    args = ap.parse_args()
+    try:
+        generate(args.out, args.width, args.resolution, args.seed,
+                 args.dtype, ghostify=args.ghostify)
+    except ValueError as e:
+        sys.exit(f"error: {e}")
+
+
 def generate_cifar(tag, model, out_dir, resolution, dtype, config):
     """golden_common.generate_from_model for 10 classes."""
     gen = golden_common.generate_from_model
@@ -169,18 +185,5 @@ def generate(out_dir, width=1.0, resolution=CIFAR_RESOLUTION, seed=0,
         f"resolution={resolution} seed={seed}")
 
 
-def main():
-    ap = golden_common.arg_parser(__doc__)
-    ap.set_defaults(resolution=CIFAR_RESOLUTION)
-    ap.add_argument("--ghostify", metavar="ratio=S[,dw=D]",
-                    help="build the ghost variant (as ghostcc --ghostify)")
-    args = ap.parse_args()
-    try:
-        generate(args.out, args.width, args.resolution, args.seed,
-                 args.dtype, ghostify=args.ghostify)
-    except ValueError as e:
-        sys.exit(f"error: {e}")
-
-
 if __name__ == "__main__":
-    main()
+    cifar_main(__doc__, generate)
