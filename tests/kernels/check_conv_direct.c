@@ -240,6 +240,7 @@ static void dc_run(void *ctx) {
 static void dc_bench(void) {
   static const DcLayer layers[] = {
       {"stem 3->16 224 s2", 3, 16, 224, 3, 2},
+      {"stem 3->24 224 s2", 3, 24, 224, 3, 2},
       {"stem 3->32 224 s2", 3, 32, 224, 3, 2},
       {"vgg 3->64 32", 3, 64, 32, 3, 1},
       {"vgg 64->64 32", 64, 64, 32, 3, 1},
