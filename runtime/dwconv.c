@@ -240,9 +240,11 @@ static inline ghr_vec ghr_dwconv_load(const int mode, const float *p,
 // c0 + l*sw + kx (stride 2: in ghr_dwconv_evens' order), loaded from
 // s = row + c0. Stride 1 loads each tap column. Stride 2 loads the 2*VW
 // columns from c0 and splits them; the further tap columns 2m, 2m+1 come
-// (AVX-512) from those shifted by 2m and a few columns after them, else
-// from loads at c0 + 2m. ghr_dwconv_col_masks gives the lanes of each load
-// inside the row (cm), ghr_dwconv_span the columns past c0 read.
+// (AVX-512) from those, m outputs on, and a few columns after them, one
+// two-vector permute each (the in-lane splits are cheaper than permutes
+// across lanes: those are kept few), else from loads at c0 + 2m.
+// ghr_dwconv_col_masks gives the lanes of each load inside the row (cm),
+// ghr_dwconv_span the columns past c0 read.
 static inline int ghr_dwconv_span(int kw, int sw) {
   if (sw == 1) return kw - 1 + GHR_VW;
 #if defined(GHR_ISA_AVX512)
@@ -292,7 +294,7 @@ GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
   if (kw > 1) tv[1] = ghr_dwconv_odds(lo, hi);
   if (kw < 3) return;
   // Columns 2*VW on in the low lanes: 4 (8 for 7 taps) read.
-  __m512i more;
+  __m512 more;
   if (kw > 6) {
     const __m256 v = mode == GHR_DWCONV_MASK
                          ? _mm256_maskz_loadu_ps((__mmask8)cm[2], s + 32)
@@ -300,34 +302,30 @@ GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
                          ? _mm256_maskz_mov_ps((__mmask8)cm[2],
                                                _mm256_loadu_ps(s + 32))
                          : _mm256_loadu_ps(s + 32);
-    more = _mm512_castsi256_si512(_mm256_castps_si256(v));
+    more = _mm512_castps256_ps512(v);
   } else {
     const __m128 v = mode == GHR_DWCONV_MASK
                          ? _mm_maskz_loadu_ps((__mmask8)cm[2], s + 32)
                      : mode == GHR_DWCONV_ZERO
                          ? _mm_maskz_mov_ps((__mmask8)cm[2], _mm_loadu_ps(s + 32))
                          : _mm_loadu_ps(s + 32);
-    more = _mm512_castsi128_si512(_mm_castps_si128(v));
+    more = _mm512_castps128_ps512(v);
   }
-  const __m512i a = _mm512_castps_si512(lo), b = _mm512_castps_si512(hi);
-#pragma GCC unroll 4
-  for (int kx = 2; kx < kw; kx += 2) {
-    __m512i l2, h2;  // lo, hi shifted by kx columns
-    if (kx == 2) {
-      l2 = _mm512_alignr_epi32(b, a, 2);
-      h2 = _mm512_alignr_epi32(more, b, 2);
-    } else if (kx == 4) {
-      l2 = _mm512_alignr_epi32(b, a, 4);
-      h2 = _mm512_alignr_epi32(more, b, 4);
-    } else {
-      l2 = _mm512_alignr_epi32(b, a, 6);
-      h2 = _mm512_alignr_epi32(more, b, 6);
-    }
-    tv[kx] = ghr_dwconv_evens(_mm512_castsi512_ps(l2), _mm512_castsi512_ps(h2));
-    if (kx + 1 < kw)
-      tv[kx + 1] =
-          ghr_dwconv_odds(_mm512_castsi512_ps(l2), _mm512_castsi512_ps(h2));
-  }
+  // Tap 2m + p: output x + m of the even (p = 0) or odd columns in the
+  // lane of output x, from tv[p] or, past output VW - 1, from lane
+  // 2(x + m - VW) + p of more. In ghr_dwconv_evens' order lane 4q + r
+  // holds output 2q + r (r < 2), else 8 + 2q + r - 2.
+  static const int from[3][2][GHR_VW] = {
+      {{1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 2, 15, 16},
+       {1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 2, 15, 17}},
+      {{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 2, 3, 16, 18},
+       {4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 2, 3, 17, 19}},
+      {{5, 8, 7, 10, 9, 12, 11, 14, 13, 2, 15, 16, 3, 6, 18, 20},
+       {5, 8, 7, 10, 9, 12, 11, 14, 13, 2, 15, 17, 3, 6, 19, 21}}};
+#pragma GCC unroll 8
+  for (int kx = 2; kx < kw; ++kx)
+    tv[kx] = _mm512_permutex2var_ps(
+        tv[kx % 2], _mm512_loadu_si512(from[kx / 2 - 1][kx % 2]), more);
 #else
 #pragma GCC unroll 8
   for (int kx = 0; kx < kw; kx += 2) {
