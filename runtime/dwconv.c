@@ -68,8 +68,10 @@ enum {
 // Hints that the cache line of p will be read soon.
 #if defined(__GNUC__)
 #define ghr_dwconv_prefetch(p) __builtin_prefetch((p), 0, 3)
+#define ghr_dwconv_prefetch_w(p) __builtin_prefetch((p), 1, 3)
 #else
 #define ghr_dwconv_prefetch(p) ((void)(p))
+#define ghr_dwconv_prefetch_w(p) ((void)(p))
 #endif
 enum { GHR_DWCONV_PREFETCH = 8192 };  // floats of a plane that prefetches
 
@@ -463,12 +465,18 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
       const int n = ow - x < GHR_VW ? ow - x : GHR_VW;
       const int c0 = x * sw - a->pw;
       // The rows the next step down reads first, the columns this step
-      // moves on by: each line once (more prefetches crowd out the loads).
-      if (prefetch)
+      // moves on by: each line once (more prefetches crowd out the loads);
+      // stride 1, writing as much as it reads, the rows it writes too.
+      if (prefetch) {
         for (int i = reads; i < reads + R * sh; ++i)
           for (int k = 0; k < GHR_VW * sw; k += 16)
             ghr_dwconv_prefetch(ch->src + (ptrdiff_t)(top + i) * iw + x * sw +
                                 k);
+        for (int j = R; j < 2 * R && sw == 1; ++j) {
+          ghr_dwconv_prefetch_w(d + (size_t)j * ow + x);
+          if (r) ghr_dwconv_prefetch(r + (size_t)j * ow + x);
+        }
+      }
       if (inside && c0 - before >= 0 && c0 + span <= iw)
         ghr_dwconv_rows_step(kh, kw, sh, sw, R, lead, GHR_DWCONV_CLEAN, row,
                              ok, c0, iw, wv, b, d + x, r ? r + x : NULL, ow,
