@@ -20,12 +20,13 @@
 //   unaligned loads of the input plane at the offsets of the taps. R output
 //   rows are computed together, each input row they read loaded once per
 //   tap column for all the rows that use it. Stride 2 splits the loaded
-//   columns into the even and odd ones in registers. Blocks that reach
-//   past the input (padding, the ends of the rows) zero the lanes outside
-//   it: in registers after a whole-vector load where that stays inside the
-//   input tensor (masked loads are slow on data that misses the cache),
-//   with masked loads at its ends, skipping padding rows; other blocks take
-//   the same code without masks.
+//   columns into the even and odd ones in registers (AVX-512: loaded from
+//   column 2x, aligned as the output vectors are, where padding is kw/2).
+//   Blocks that reach past the input (padding, the ends of the rows) zero
+//   the lanes outside it: in registers after a whole-vector load where
+//   that stays inside the input tensor (masked loads are slow on data that
+//   misses the cache), with masked loads at its ends, skipping padding
+//   rows; other blocks take the same code without masks.
 //
 // 3x3 and 5x5 kernels of stride 1 and 2 have unrolled copies (weights and
 // accumulators in registers), one function each; other kernels up to 7x7
@@ -241,28 +242,46 @@ static inline ghr_vec ghr_dwconv_load(const int mode, const float *p,
 // reads column c0 at tap column 0, stride sw: tv[kx] lane l holds column
 // c0 + l*sw + kx (stride 2: in ghr_dwconv_evens' order), loaded from
 // s = row + c0. Stride 1 loads each tap column. Stride 2 loads the 2*VW
-// columns from c0 and splits them; the further tap columns 2m, 2m+1 come
-// (AVX-512) from those shifted by 2m and a few columns after them, else
-// from loads at c0 + 2m. ghr_dwconv_col_masks gives the lanes of each load
-// inside the row (cm), ghr_dwconv_span the columns past c0 read.
-static inline int ghr_dwconv_span(int kw, int sw) {
+// columns from c0 and splits them, else (AVX-512) from c0 + lead: padding
+// kw/2 puts those loads at column 2x, aligned as the output vectors are
+// (unaligned ones cross cache lines and cost two loads each); tap column
+// lead + 2m + p (p = 0, 1) is then the even or odd columns m outputs on,
+// m < 0 with a few columns before them, m > 0 a few after them, one
+// two-vector permute each (the in-lane splits are cheaper than permutes
+// across lanes: those are kept few). Other ISAs load at c0 + 2m for tap
+// columns 2m, 2m+1. ghr_dwconv_col_masks gives the lanes of each load
+// inside the row (cm); ghr_dwconv_span the columns past c0 read,
+// ghr_dwconv_before those before it.
+static inline int ghr_dwconv_span(int kw, int sw, int lead) {
   if (sw == 1) return kw - 1 + GHR_VW;
 #if defined(GHR_ISA_AVX512)
-  return 2 * GHR_VW + (kw > 6 ? 8 : kw > 2 ? 4 : 0);
+  const int reach = kw - 1 - lead;  // tap columns past lead
+  return lead + 2 * GHR_VW + (reach > 5 ? 8 : reach > 1 ? 4 : 0);
 #else
+  (void)lead;
   return (kw - 1) / 2 * 2 + 2 * GHR_VW;
 #endif
 }
 
+static inline int ghr_dwconv_before(int lead) {
+  return lead ? 4 - lead : 0;  // the 4 columns before c0 + lead
+}
+
 GHR_DWCONV_INLINE void ghr_dwconv_col_masks(const int kw, const int sw,
-                                            int c0, int iw, GhrDwMask *cm) {
+                                            const int lead, int c0, int iw,
+                                            GhrDwMask *cm) {
 #if defined(GHR_ISA_AVX512)
   if (sw == 2) {
-    cm[0] = ghr_dwconv_cols(c0, iw);
-    cm[1] = ghr_dwconv_cols(c0 + GHR_VW, iw);
-    cm[2] = ghr_dwconv_cols(c0 + 2 * GHR_VW, iw) & ghr_dwconv_lanes(0, kw - 2);
+    const int at = c0 + lead;
+    cm[0] = ghr_dwconv_cols(at, iw);
+    cm[1] = ghr_dwconv_cols(at + GHR_VW, iw);
+    cm[2] = ghr_dwconv_cols(at + 2 * GHR_VW, iw) &
+            ghr_dwconv_lanes(0, kw - 2 - lead);
+    cm[3] = ghr_dwconv_cols(at - 4, iw) & ghr_dwconv_lanes(4 - lead, 4);
     return;
   }
+#else
+  (void)lead;
 #endif
 #pragma GCC unroll 8
   for (int kx = 0; kx < kw; ++kx)
@@ -274,8 +293,31 @@ GHR_DWCONV_INLINE void ghr_dwconv_col_masks(const int kw, const int sw,
     }
 }
 
+#if defined(GHR_ISA_AVX512)
+// The n (4 or 8) floats from p in the low lanes, those outside lanes m
+// zero (read as the step's mode reads).
+GHR_DWCONV_INLINE __m512 ghr_dwconv_load_few(const int n, const int mode,
+                                             const float *p, GhrDwMask m) {
+  if (n > 4) {
+    const __m256 v = mode == GHR_DWCONV_MASK
+                         ? _mm256_maskz_loadu_ps((__mmask8)m, p)
+                     : mode == GHR_DWCONV_ZERO
+                         ? _mm256_maskz_mov_ps((__mmask8)m, _mm256_loadu_ps(p))
+                         : _mm256_loadu_ps(p);
+    return _mm512_castps256_ps512(v);
+  }
+  const __m128 v = mode == GHR_DWCONV_MASK
+                       ? _mm_maskz_loadu_ps((__mmask8)m, p)
+                   : mode == GHR_DWCONV_ZERO
+                       ? _mm_maskz_mov_ps((__mmask8)m, _mm_loadu_ps(p))
+                       : _mm_loadu_ps(p);
+  return _mm512_castps128_ps512(v);
+}
+#endif
+
 GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
-                                           const int mode, const float *s,
+                                           const int lead, const int mode,
+                                           const float *s,
                                            const GhrDwMask *cm, ghr_vec *tv) {
   if (sw == 1) {
 #pragma GCC unroll 8
@@ -286,51 +328,47 @@ GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
     return;
   }
 #if defined(GHR_ISA_AVX512)
-  ghr_vec lo = ghr_dwconv_load(mode, s, cm[0]);
-  ghr_vec hi = ghr_dwconv_load(mode, s + GHR_VW, cm[1]);
+  const float *at = s + lead;
+  ghr_vec lo = ghr_dwconv_load(mode, at, cm[0]);
+  ghr_vec hi = ghr_dwconv_load(mode, at + GHR_VW, cm[1]);
   GHR_DWCONV_KEEP(lo);
   GHR_DWCONV_KEEP(hi);
-  tv[0] = ghr_dwconv_evens(lo, hi);
-  if (kw > 1) tv[1] = ghr_dwconv_odds(lo, hi);
-  if (kw < 3) return;
-  // Columns 2*VW on in the low lanes: 4 (8 for 7 taps) read.
-  __m512i more;
-  if (kw > 6) {
-    const __m256 v = mode == GHR_DWCONV_MASK
-                         ? _mm256_maskz_loadu_ps((__mmask8)cm[2], s + 32)
-                     : mode == GHR_DWCONV_ZERO
-                         ? _mm256_maskz_mov_ps((__mmask8)cm[2],
-                                               _mm256_loadu_ps(s + 32))
-                         : _mm256_loadu_ps(s + 32);
-    more = _mm512_castsi256_si512(_mm256_castps_si256(v));
-  } else {
-    const __m128 v = mode == GHR_DWCONV_MASK
-                         ? _mm_maskz_loadu_ps((__mmask8)cm[2], s + 32)
-                     : mode == GHR_DWCONV_ZERO
-                         ? _mm_maskz_mov_ps((__mmask8)cm[2], _mm_loadu_ps(s + 32))
-                         : _mm_loadu_ps(s + 32);
-    more = _mm512_castsi128_si512(_mm_castps_si128(v));
-  }
-  const __m512i a = _mm512_castps_si512(lo), b = _mm512_castps_si512(hi);
-#pragma GCC unroll 4
-  for (int kx = 2; kx < kw; kx += 2) {
-    __m512i l2, h2;  // lo, hi shifted by kx columns
-    if (kx == 2) {
-      l2 = _mm512_alignr_epi32(b, a, 2);
-      h2 = _mm512_alignr_epi32(more, b, 2);
-    } else if (kx == 4) {
-      l2 = _mm512_alignr_epi32(b, a, 4);
-      h2 = _mm512_alignr_epi32(more, b, 4);
-    } else {
-      l2 = _mm512_alignr_epi32(b, a, 6);
-      h2 = _mm512_alignr_epi32(more, b, 6);
-    }
-    tv[kx] = ghr_dwconv_evens(_mm512_castsi512_ps(l2), _mm512_castsi512_ps(h2));
-    if (kx + 1 < kw)
-      tv[kx + 1] =
-          ghr_dwconv_odds(_mm512_castsi512_ps(l2), _mm512_castsi512_ps(h2));
+  const ghr_vec even = ghr_dwconv_evens(lo, hi), odd = ghr_dwconv_odds(lo, hi);
+  // The columns 2*VW on (4, or 8 for 7 taps) and the 4 before at, in the
+  // low lanes.
+  const int reach = kw - 1 - lead;
+  const __m512 after = reach > 1 ? ghr_dwconv_load_few(reach > 5 ? 8 : 4, mode,
+                                                       at + 2 * GHR_VW, cm[2])
+                                 : ghr_vzero();
+  const __m512 before =
+      lead ? ghr_dwconv_load_few(4, mode, at - 4, cm[3]) : ghr_vzero();
+  // Tap lead + 2m + p: output x + m of the even (p = 0) or odd columns in
+  // the lane of output x, from those or, past them, from lane
+  // 2(x + m - VW) + p of after or 4 + 2(x + m) + p of before. In
+  // ghr_dwconv_evens' order lane 4q + r holds output 2q + r (r < 2), else
+  // 8 + 2q + r - 2. Rows for m = -2, -1, 1, 2, 3.
+  static const int from[5][2][GHR_VW] = {
+      {{16, 18, 12, 13, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11},
+       {17, 19, 12, 13, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
+      {{18, 0, 13, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14},
+       {19, 0, 13, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14}},
+      {{1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 2, 15, 16},
+       {1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 2, 15, 17}},
+      {{4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 2, 3, 16, 18},
+       {4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 2, 3, 17, 19}},
+      {{5, 8, 7, 10, 9, 12, 11, 14, 13, 2, 15, 16, 3, 6, 18, 20},
+       {5, 8, 7, 10, 9, 12, 11, 14, 13, 2, 15, 17, 3, 6, 19, 21}}};
+#pragma GCC unroll 8
+  for (int kx = 0; kx < kw; ++kx) {
+    const int d = kx - lead, m = d >= 0 ? d / 2 : -((1 - d) / 2), p = d - 2 * m;
+    const ghr_vec v = p ? odd : even;
+    tv[kx] = m == 0 ? v
+                    : _mm512_permutex2var_ps(
+                          v, _mm512_loadu_si512(from[m < 0 ? m + 2 : m + 1][p]),
+                          m < 0 ? before : after);
   }
 #else
+  (void)lead;
 #pragma GCC unroll 8
   for (int kx = 0; kx < kw; kx += 2) {
     ghr_vec lo = ghr_dwconv_load(mode, s + kx, cm[kx]);
@@ -346,12 +384,12 @@ GHR_DWCONV_INLINE void ghr_dwconv_row_taps(const int kw, const int sw,
 // Rows layout, one step: output rows y0 .. y0+R-1 (n_rows of them stored),
 // columns x .. x+VW-1 (n stored) of channel ch. row[i] is input row
 // y0*sh - ph + i, ok[i] whether it exists; c0 = x*sw - pw is the input
-// column of lane 0 at tap column 0; mode a constant per copy.
+// column of lane 0 at tap column 0; lead and mode constants per copy.
 GHR_DWCONV_INLINE void ghr_dwconv_rows_step(
     const int kh, const int kw, const int sh, const int sw, const int R,
-    const int mode, const float *const *row, const int *ok, int c0, int iw,
-    const ghr_vec *wv, ghr_vec b, float *d, const float *res, int ow,
-    int n_rows, int n, int act) {
+    const int lead, const int mode, const float *const *row, const int *ok,
+    int c0, int iw, const ghr_vec *wv, ghr_vec b, float *d, const float *res,
+    int ow, int n_rows, int n, int act) {
   const int reads = (R - 1) * sh + kh;
   // Two sums per output row (even and odd tap rows): shorter chains of
   // dependent multiply-adds.
@@ -362,12 +400,12 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows_step(
     acc2[j] = ghr_vzero();
   }
   GhrDwMask cm[GHR_DWCONV_MAX_K + 1] = {0};
-  if (mode != GHR_DWCONV_CLEAN) ghr_dwconv_col_masks(kw, sw, c0, iw, cm);
+  if (mode != GHR_DWCONV_CLEAN) ghr_dwconv_col_masks(kw, sw, lead, c0, iw, cm);
 #pragma GCC unroll 20
   for (int i = 0; i < reads; ++i) {
     if (mode != GHR_DWCONV_CLEAN && !ok[i]) continue;  // a padding row
     ghr_vec tv[GHR_DWCONV_MAX_K];
-    ghr_dwconv_row_taps(kw, sw, mode, row[i] + c0, cm, tv);
+    ghr_dwconv_row_taps(kw, sw, lead, mode, row[i] + c0, cm, tv);
     // Output row j reads this input row at tap row ky.
 #pragma GCC unroll 8
     for (int j = 0; j < R; ++j) {
@@ -390,14 +428,16 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows_step(
   ghr_dwconv_out_rows(R, acc, d, res, (size_t)ow, n_rows, n, act);
 }
 
-// Rows layout, one output channel.
+// Rows layout, one output channel; lead as ghr_dwconv_row_taps'.
 GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
                                        const int sh, const int sw,
-                                       const int R, const GhrDwCall *a,
+                                       const int R, const int lead,
+                                       const GhrDwCall *a,
                                        const GhrDwChannel *ch) {
   const int reads = (R - 1) * sh + kh;
   const int ih = a->ih, iw = a->iw, ow = a->ow;
-  const int span = ghr_dwconv_span(kw, sw), plane = ih * iw;
+  const int span = ghr_dwconv_span(kw, sw, lead), plane = ih * iw;
+  const int before = ghr_dwconv_before(lead);
   // Whole-vector loads are safe inside the input tensor.
   const float *in_end = a->in + (size_t)a->ic * plane;
   // Planes larger than the L1 cache stream in from further away.
@@ -424,28 +464,32 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows(const int kh, const int kw,
     for (int x = 0; x < ow; x += GHR_VW) {
       const int n = ow - x < GHR_VW ? ow - x : GHR_VW;
       const int c0 = x * sw - a->pw;
-      if (prefetch) {  // the rows the next step down reads first, writes
+      // The rows the next step down reads first, the columns this step
+      // moves on by: each line once (more prefetches crowd out the loads);
+      // stride 1, writing as much as it reads, the rows it writes too.
+      if (prefetch) {
         for (int i = reads; i < reads + R * sh; ++i)
-          for (int k = 0; k < span; k += 16)
-            ghr_dwconv_prefetch(ch->src + (ptrdiff_t)(top + i) * iw + c0 + k);
-        for (int j = R; j < 2 * R; ++j) {
+          for (int k = 0; k < GHR_VW * sw; k += 16)
+            ghr_dwconv_prefetch(ch->src + (ptrdiff_t)(top + i) * iw + x * sw +
+                                k);
+        for (int j = R; j < 2 * R && sw == 1; ++j) {
           ghr_dwconv_prefetch_w(d + (size_t)j * ow + x);
           if (r) ghr_dwconv_prefetch(r + (size_t)j * ow + x);
         }
       }
-      if (inside && c0 >= 0 && c0 + span <= iw)
-        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_CLEAN, row, ok, c0,
-                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
-                             n, a->act);
-      else if (ch->src + first * iw + c0 >= a->in &&
+      if (inside && c0 - before >= 0 && c0 + span <= iw)
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, lead, GHR_DWCONV_CLEAN, row,
+                             ok, c0, iw, wv, b, d + x, r ? r + x : NULL, ow,
+                             n_rows, n, a->act);
+      else if (ch->src + first * iw + c0 - before >= a->in &&
                ch->src + last * iw + c0 + span <= in_end)
-        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_ZERO, row, ok, c0,
-                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
-                             n, a->act);
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, lead, GHR_DWCONV_ZERO, row,
+                             ok, c0, iw, wv, b, d + x, r ? r + x : NULL, ow,
+                             n_rows, n, a->act);
       else
-        ghr_dwconv_rows_step(kh, kw, sh, sw, R, GHR_DWCONV_MASK, row, ok, c0,
-                             iw, wv, b, d + x, r ? r + x : NULL, ow, n_rows,
-                             n, a->act);
+        ghr_dwconv_rows_step(kh, kw, sh, sw, R, lead, GHR_DWCONV_MASK, row,
+                             ok, c0, iw, wv, b, d + x, r ? r + x : NULL, ow,
+                             n_rows, n, a->act);
     }
   }
 }
@@ -972,12 +1016,24 @@ static void ghr_dwconv_plain(const float *in, int ic, int ih, int iw,
 // The rows layout over every output channel of a call, one function per
 // kernel so that each gets the registers to itself: 3x3 and 5x5 kernels of
 // stride 1 and 2 (constants), else any up to 7x7 of stride 1 or 2 across.
+// pad (constant, stride 2): the padding kw/2 for which AVX-512 loads from
+// column 2x (lead), 0 for none; other paddings load from c0.
 GHR_DWCONV_INLINE void ghr_dwconv_rows_all(const int kh, const int kw,
                                            const int sh, const int sw,
-                                           const int R, const GhrDwCall *a) {
+                                           const int R, const int pad,
+                                           const GhrDwCall *a) {
+#if defined(GHR_ISA_AVX512)
+  const int lead = pad && a->pw == pad ? pad : 0;
+#else
+  const int lead = 0;
+  (void)pad;
+#endif
   for (int o = 0; o < a->oc; ++o) {
     const GhrDwChannel ch = ghr_dwconv_channel(a, o);
-    ghr_dwconv_rows(kh, kw, sh, sw, R, a, &ch);
+    if (lead)
+      ghr_dwconv_rows(kh, kw, sh, sw, R, pad, a, &ch);
+    else
+      ghr_dwconv_rows(kh, kw, sh, sw, R, 0, a, &ch);
   }
 }
 
@@ -986,18 +1042,18 @@ GHR_DWCONV_INLINE void ghr_dwconv_rows_all(const int kh, const int kw,
 #else
 #define GHR_DWCONV_NOINLINE
 #endif
-#define GHR_DWCONV_KERNEL(name, kh, kw, sh, sw, R)              \
+#define GHR_DWCONV_KERNEL(name, kh, kw, sh, sw, R, pad)         \
   GHR_DWCONV_NOINLINE static void name(const GhrDwCall *a) {    \
-    ghr_dwconv_rows_all(kh, kw, sh, sw, R, a);                  \
+    ghr_dwconv_rows_all(kh, kw, sh, sw, R, pad, a);             \
   }
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1, 3, 3, 1, 1, 4)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1_7, 3, 3, 1, 1, 7)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2, 3, 3, 2, 2, 4)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2_7, 3, 3, 2, 2, 7)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_1, 5, 5, 1, 1, 4)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2)
-GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1, 3, 3, 1, 1, 4, 0)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_1_7, 3, 3, 1, 1, 7, 0)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2, 3, 3, 2, 2, 4, 1)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_3_2_7, 3, 3, 2, 2, 7, 1)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_1, 5, 5, 1, 1, 4, 0)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_5_2, 5, 5, 2, 2, 4, 2)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_1, a->kh, a->kw, a->sh, 1, 2, 0)
+GHR_DWCONV_KERNEL(ghr_dwconv_rows_any_2, a->kh, a->kw, a->sh, 2, 2, 0)
 #if defined(GHR_ISA_AVX512)
 #define GHR_DWCONV_LANES(name, k, s, G, V, R)                \
   GHR_DWCONV_NOINLINE static void name(const GhrDwCall *a) { \

@@ -172,6 +172,25 @@ static int dw_check_all(void) {
     if (!dw_check(&c)) return 0;
     ++n;
   }
+  // Rows layout on 112-wide maps of GhostNet and MobileNet (AVX-512 stride
+  // 2 with padding kw/2 loads from column 2x, other paddings from the
+  // first tap column): odd and even input sizes, padding 0 to 3, odd
+  // channel counts (the last plane ends the tensor), residual, activation.
+  const int maps[][5] = {{112, 3, 2, 1, 5}, {111, 3, 2, 1, 3},
+                         {113, 3, 2, 0, 3}, {112, 3, 2, 2, 1},
+                         {113, 5, 2, 2, 3}, {112, 5, 2, 1, 1},
+                         {111, 5, 2, 3, 3}, {112, 3, 1, 1, 3},
+                         {113, 3, 1, 1, 1}};
+  for (size_t i = 0; i < sizeof maps / sizeof *maps; ++i)
+    for (int v = 0; v < 2; ++v) {
+      DwCase c = dw_case(maps[i][4], maps[i][0], maps[i][0] - v, maps[i][1],
+                         maps[i][2], v ? GHR_ACT_RELU : GHR_ACT_HARD_SWISH);
+      c.ph = c.pw = maps[i][3];
+      c.has_residual = v;
+      c.has_scale = !v;
+      if (!dw_check(&c)) return 0;
+      ++n;
+    }
   // Rows of hundreds of vectors.
   const int wide[][3] = {{3, 5000, 1}, {3, 5001, 2}, {2, 3000, 1}};
   for (size_t i = 0; i < sizeof wide / sizeof *wide; ++i) {
