@@ -193,16 +193,7 @@ static int dc_check_all(void) {
     if (dc_out_size(c.ih, c.kh, c.sh, c.ph) < 1 ||
         dc_out_size(c.iw, c.kw, c.sw, c.pw) < 1)
       continue;
-    c.shuffle = 0;
-    for (int g = check_int(1, 4); g > 1; --g)
-      if (c.ic % g == 0) {
-        c.shuffle = g;
-        break;
-      }
-    c.has_bias = check_int(0, 1);
-    c.has_scale = check_int(0, 1);
-    c.has_residual = check_int(0, 1);
-    c.act = check_int(0, 4);
+    CHECK_RANDOM_FUSIONS(c);
     if (!dc_check(&c)) return 0;
     ++n;
   }

@@ -41,6 +41,23 @@ static inline int check_int(int lo, int hi) {  // uniform in [lo, hi]
   return v > hi ? hi : v;
 }
 
+// The fused prologue and epilogue of a random case c (a case struct with
+// these fields): an input channel shuffle (0, or a group count of 2 to 4
+// that divides c.ic), bias, in_scale, residual and activation.
+static inline int check_random_shuffle(int ic) {
+  for (int g = check_int(1, 4); g > 1; --g)
+    if (ic % g == 0) return g;
+  return 0;
+}
+#define CHECK_RANDOM_FUSIONS(c)                 \
+  do {                                          \
+    (c).shuffle = check_random_shuffle((c).ic); \
+    (c).has_bias = check_int(0, 1);             \
+    (c).has_scale = check_int(0, 1);            \
+    (c).has_residual = check_int(0, 1);         \
+    (c).act = check_int(0, 4);                  \
+  } while (0)
+
 static void *check_alloc(size_t n_floats) {
   void *p = malloc((n_floats ? n_floats : 1) * sizeof(float));
   if (!p) {

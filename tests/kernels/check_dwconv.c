@@ -219,16 +219,7 @@ static int dw_check_all(void) {
     c.mult = check_int(1, 3);
     c.oc = check_uniform(0.0f, 1.0f) < 0.5f ? c.ic * c.mult
                                              : check_int(1, c.ic * c.mult);
-    c.shuffle = 0;
-    for (int g = check_int(1, 4); g > 1; --g)
-      if (c.ic % g == 0) {
-        c.shuffle = g;
-        break;
-      }
-    c.has_bias = check_int(0, 1);
-    c.has_scale = check_int(0, 1);
-    c.has_residual = check_int(0, 1);
-    c.act = check_int(0, 4);
+    CHECK_RANDOM_FUSIONS(c);
     if (!dw_check(&c)) return 0;
     ++n;
   }

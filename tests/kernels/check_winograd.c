@@ -98,16 +98,7 @@ static int wg_check_all(void) {
     c.oc = check_int(1, 40);
     c.h = check_int(1, 30);
     c.w = check_int(1, 30);
-    c.shuffle = 0;
-    for (int g = check_int(1, 4); g > 1; --g)
-      if (c.ic % g == 0) {
-        c.shuffle = g;
-        break;
-      }
-    c.has_bias = check_int(0, 1);
-    c.has_scale = check_int(0, 1);
-    c.has_residual = check_int(0, 1);
-    c.act = check_int(0, 4);
+    CHECK_RANDOM_FUSIONS(c);
     if (!wg_check(&c)) return 0;
     ++n;
   }
