@@ -352,6 +352,10 @@ typedef struct {
 // What the register tiles of one panel half compute over one K block.
 typedef struct {
   const float *w;       // packed weights of the block: (kc, taps, MR)
+  // The weights the next panel reads, [ahead, ahead_end), a line per K
+  // step of the panel's first tile (NULL: none), so that they come from
+  // memory while this panel computes.
+  const float *ahead, *ahead_end;
   const int *off;       // (taps) tap offsets in the tile
   int kc, taps;
   size_t cstride;       // floats between channels in the tile
@@ -419,7 +423,8 @@ GHR_CONV_DIRECT_UNROLL
 // stored.
 GHR_CONV_DIRECT_INLINE void ghr_conv_direct_tile(const int nv,
                                                  const GhrConvDirectJob *j,
-                                                 const GhrConvDirectSlots *s) {
+                                                 const GhrConvDirectSlots *s,
+                                                 const float *ahead) {
   enum { MH = GHR_CONV_DIRECT_MH, MR = GHR_CONV_DIRECT_MR,
          NV = GHR_CONV_DIRECT_NV };
   ghr_vec acc[MH][NV];
@@ -443,6 +448,10 @@ GHR_CONV_DIRECT_UNROLL
   for (int c = 0; c < j->kc; ++c) {
     const size_t base = (size_t)c * j->cstride;
     for (int t = 0; t < j->taps; ++t, w += MR) {
+      if (ahead < j->ahead_end) {
+        GHR_CONV_DIRECT_PREFETCH(ahead);
+        ahead += MR;
+      }
       const size_t at = base + (size_t)j->off[t];
       ghr_vec x[NV];
 GHR_CONV_DIRECT_UNROLL
@@ -591,12 +600,13 @@ static void ghr_conv_direct_tiles(const GhrConvDirectJob *j,
       }
     }
     if (pf) ghr_conv_direct_prefetch(pf, pf->per_tile);
+    const float *ahead = i == 0 ? j->ahead : j->ahead_end;
     switch (nv) {
 #if GHR_CONV_DIRECT_NV >= 3
-    case 3: ghr_conv_direct_tile(3, j, &s); break;
+    case 3: ghr_conv_direct_tile(3, j, &s, ahead); break;
 #endif
-    case 2: ghr_conv_direct_tile(2, j, &s); break;
-    default: ghr_conv_direct_tile(1, j, &s); break;
+    case 2: ghr_conv_direct_tile(2, j, &s, ahead); break;
+    default: ghr_conv_direct_tile(1, j, &s, ahead); break;
     }
   }
 }
@@ -1034,6 +1044,17 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
         for (int o = 0; o < oc; o += MH) {
           // Output channel o is row o % MR of panel o / MR.
           j.w = packed + ((size_t)(o / MR) * ic + c0) * taps * MR + o % MR;
+          // Next: the following panel of this K block, or the first panel
+          // of the next block.
+          j.ahead = j.ahead_end = NULL;
+          if (o % MR == 0 && o + MR < oc) {
+            j.ahead = packed + ((size_t)(o / MR + 1) * ic + c0) * taps * MR;
+            j.ahead_end = j.ahead + (size_t)n_c * taps * MR;
+          } else if (o % MR == 0 && c0 + n_c < ic) {
+            const int next = ic - c0 - n_c < kc ? ic - c0 - n_c : kc;
+            j.ahead = packed + (size_t)(c0 + n_c) * taps * MR;
+            j.ahead_end = j.ahead + (size_t)next * taps * MR;
+          }
           j.out = out + (size_t)o * out_plane;
           j.bias = bias ? bias + o : NULL;
           j.residual = residual ? residual + (size_t)o * out_plane : NULL;
