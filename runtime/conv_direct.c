@@ -91,11 +91,14 @@ enum {
 #else
 #define GHR_CONV_DIRECT_UNROLL _Pragma("GCC unroll 16")
 #endif
-// A hint that the cache line at p will be read soon.
+// A hint that the cache line at p will be read soon (tests/kernels define
+// their own, which checks the address).
+#ifndef GHR_CONV_DIRECT_PREFETCH
 #if defined(__GNUC__)
 #define GHR_CONV_DIRECT_PREFETCH(p) __builtin_prefetch((p), 0, 2)
 #else
 #define GHR_CONV_DIRECT_PREFETCH(p) ((void)(p))
+#endif
 #endif
 // The tile copies move rows of a few vectors: as loops, not as calls to
 // memcpy and memset, which compilers substitute for copy and zero loops.

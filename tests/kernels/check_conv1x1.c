@@ -3,6 +3,7 @@
 // reference ghr_conv2d on many shapes. Exits 1 with the first mismatch.
 //   check_conv1x1 --bench   GFLOP/s of ghr_conv1x1 (and of ghr_conv2d) on
 //                           the 1x1 convs of GhostNet and MobileNet at 224
+#include "check_prefetch.h"
 #include "../../runtime/conv2d.c"
 #include "../../runtime/conv1x1.c"
 #include "../../codegen/pack_conv1x1.c"
@@ -118,8 +119,11 @@ static void check_conv(const ConvCase *c) {
 
   for (size_t i = 0; i < n_out; ++i) got[i] = NAN;
   for (size_t i = n_out; i < n_out + GUARD; ++i) got[i] = guard_value;
-  float *packed =
-      new_floats(conv1x1_packed_floats(build_isa, ocg, icg, c->hw));
+  const size_t n_packed = conv1x1_packed_floats(build_isa, ocg, icg, c->hw);
+  float *packed = new_floats(n_packed);
+  // Prefetches may ask for the packed weights only.
+  check_prefetch_allow(0, packed, n_packed);
+  check_prefetch_outside = 0;
   for (int g = 0; g < c->groups; ++g) {
     conv1x1_pack(build_isa, weight + (size_t)g * ocg * icg, ocg, icg, c->hw,
                  packed);
@@ -138,6 +142,9 @@ static void check_conv(const ConvCase *c) {
   for (size_t i = n_out; i < n_out + GUARD; ++i)
     if (got[i] != guard_value)
       fail_conv(c, "write past the output", i, got[i], guard_value, 0.0f);
+  if (check_prefetch_outside)
+    fail_conv(c, "prefetch outside the packed weights", 0,
+              (float)check_prefetch_outside, 0.0f, 0.0f);
 
   free(in), free(weight), free(bias), free(scale), free(residual);
   free(want), free(magnitude), free(got), free(packed);
@@ -342,7 +349,8 @@ int main(int argc, char **argv) {
         }
       }
   check_conv_shapes();
-  printf("check_conv1x1 [%s]: %d conv1x1 cases match\n", isa_name,
-         n_conv_checks);
+  printf("check_conv1x1 [%s]: %d conv1x1 cases match; %ld prefetches, all "
+         "inside the packed weights\n",
+         isa_name, n_conv_checks, check_prefetch_count);
   return 0;
 }

@@ -8,6 +8,7 @@
 // activation. Exits 1 at the first mismatch.
 //   check_conv_direct          run the checks
 //   check_conv_direct --bench  GFLOP/s on stems and CIFAR VGG/ResNet layers
+#include "check_prefetch.h"
 #include "conv2d.c"
 #include "conv_direct.c"
 #include "../../codegen/pack_conv_direct.c"
@@ -68,12 +69,23 @@ static int dc_check(const DcCase *c) {
   ghr_conv2d(in, c->ic, c->ih, c->iw, want, c->oc, oh, ow, weight, bias,
              c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, 1, c->oc, scale,
              c->shuffle, residual, c->act);
+  // Prefetches may ask for the packed weights and the input, nothing else.
+  check_prefetch_allow(0, packed,
+                       conv_direct_packed_floats(check_isa, c->oc, c->ic,
+                                                 c->kh, c->kw));
+  check_prefetch_allow(1, in, (size_t)c->ic * c->ih * c->iw);
+  check_prefetch_outside = 0;
   ghr_conv_direct(in, c->ic, c->ih, c->iw, got, c->oc, oh, ow, packed, bias,
                   c->kh, c->kw, c->sh, c->sw, c->ph, c->pw, scale, c->shuffle,
                   residual, c->act);
   char what[256];
   dc_describe(c, what, sizeof what);
-  const int ok = check_close(what, want, got, n_out, 1e-5f);
+  int ok = check_close(what, want, got, n_out, 1e-5f);
+  if (ok && check_prefetch_outside) {
+    printf("FAIL %s: %ld prefetches outside the weights and the input\n",
+           what, check_prefetch_outside);
+    ok = 0;
+  }
   free(in), free(weight), free(packed), free(bias), free(scale);
   free(residual), free(want), free(got);
   return ok;
@@ -197,8 +209,9 @@ static int dc_check_all(void) {
     if (!dc_check(&c)) return 0;
     ++n;
   }
-  printf("conv_direct [%s]: %d cases match the reference\n", CHECK_ISA_NAME,
-         n);
+  printf("conv_direct [%s]: %d cases match the reference; %ld prefetches, "
+         "all inside the weights or the input\n",
+         CHECK_ISA_NAME, n, check_prefetch_count);
   return 1;
 }
 
