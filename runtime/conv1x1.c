@@ -490,10 +490,9 @@ static void ghr_conv1x1_small(const float *in, int ic_total, int first, int ic,
     size_t p0 = 0;
     for (int i = 0; i < n_tiles; ++i) {
       const int np = narrow + (i < wide);
-      const size_t first = share * i < lines ? share * i : lines;
-      c.ahead = next + first * GHR_VW;
-      c.ahead_end = next + (share * (i + 1) < lines ? share * (i + 1) : lines) *
-                               GHR_VW;
+      const size_t lo = share * i, hi = share * (i + 1);
+      c.ahead = next + (lo < lines ? lo : lines) * GHR_VW;
+      c.ahead_end = next + (hi < lines ? hi : lines) * GHR_VW;
       ghr_conv1x1_channel_tile_of(&c, np, p0);
       p0 += (size_t)np;
     }

@@ -1050,13 +1050,15 @@ GHR_API void ghr_conv_direct(const float *in, int ic, int ih, int iw,
           // Next: the following panel of this K block, or the first panel
           // of the next block.
           j.ahead = j.ahead_end = NULL;
-          if (o % MR == 0 && o + MR < oc) {
-            j.ahead = packed + ((size_t)(o / MR + 1) * ic + c0) * taps * MR;
-            j.ahead_end = j.ahead + (size_t)n_c * taps * MR;
-          } else if (o % MR == 0 && c0 + n_c < ic) {
-            const int next = ic - c0 - n_c < kc ? ic - c0 - n_c : kc;
-            j.ahead = packed + (size_t)(c0 + n_c) * taps * MR;
-            j.ahead_end = j.ahead + (size_t)next * taps * MR;
+          if (o % MR == 0) {
+            if (o + MR < oc) {
+              j.ahead = packed + ((size_t)(o / MR + 1) * ic + c0) * taps * MR;
+              j.ahead_end = j.ahead + (size_t)n_c * taps * MR;
+            } else if (c0 + n_c < ic) {
+              const int next = ic - c0 - n_c < kc ? ic - c0 - n_c : kc;
+              j.ahead = packed + (size_t)(c0 + n_c) * taps * MR;
+              j.ahead_end = j.ahead + (size_t)next * taps * MR;
+            }
           }
           j.out = out + (size_t)o * out_plane;
           j.bias = bias ? bias + o : NULL;
